@@ -1,0 +1,60 @@
+"""tinygraph: a computational-graph autograd engine for seeing and trusting backpropagation.
+
+    import tinygraph as tg
+    W = tg.Tensor(W_array, requires_grad=True, name="W")
+    L = tg.binary_cross_entropy(tg.sigmoid(W @ X), Y)
+    L.backward()          # W.grad now holds dL/dW
+"""
+
+# Tensor first: the node modules it imports at its end build on it.
+from tinygraph.tensor import Tensor  # isort: skip
+from tinygraph.elementwise import exp, leaky_relu, log, relu, sigmoid, tanh
+from tinygraph.engine import backward, topological_order
+from tinygraph.errors import (
+    AnomalyError,
+    DTypeError,
+    GradcheckError,
+    GraphReleasedError,
+    LabelError,
+    ShapeError,
+    TinygraphError,
+)
+from tinygraph.gradcheck import gradcheck
+from tinygraph.losses import binary_cross_entropy, binary_cross_entropy_with_logits, softmax_cross_entropy
+from tinygraph.matrix import matmul, reshape, transpose
+from tinygraph.modes import detect_anomaly, no_grad
+from tinygraph.node import Node
+from tinygraph.reductions import mean, sum  # noqa: A004 (tg.sum, as np.sum)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnomalyError",
+    "DTypeError",
+    "GradcheckError",
+    "GraphReleasedError",
+    "LabelError",
+    "Node",
+    "ShapeError",
+    "Tensor",
+    "TinygraphError",
+    "backward",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "detect_anomaly",
+    "exp",
+    "gradcheck",
+    "leaky_relu",
+    "log",
+    "matmul",
+    "mean",
+    "no_grad",
+    "relu",
+    "reshape",
+    "sigmoid",
+    "softmax_cross_entropy",
+    "sum",
+    "tanh",
+    "topological_order",
+    "transpose",
+]

@@ -1,0 +1,65 @@
+"""Turning user data into arrays tinygraph can hold.
+
+numpy arrays, Python numbers and lists become numpy arrays. Arrays of other
+libraries that follow the Python array API standard (CuPy, PyTorch, Dask, ...)
+are kept as they are, with their namespace found once, through array-api-compat.
+"""
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from tinygraph.errors import DTypeError
+
+_NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats
+
+
+def is_foreign_array(value: Any) -> bool:
+    """True for an array of another library that speaks the array API standard."""
+    return not isinstance(value, np.ndarray) and hasattr(value, "__array_namespace__")
+
+
+def namespace_of(array: Any) -> ModuleType:
+    """The array namespace (`xp`) whose functions operate on `array`."""
+    if isinstance(array, np.ndarray):
+        return np
+    try:
+        from array_api_compat import array_namespace
+    except ImportError as error:
+        raise ImportError(
+            f"arrays of type {type(array).__module__}.{type(array).__name__} need the "
+            "package array-api-compat: pip install array-api-compat"
+        ) from error
+    return array_namespace(array)
+
+
+def as_array(value: Any, dtype: Any = None, what: str = "value") -> Any:
+    """`value` as an array of real floating-point numbers.
+
+    Floats keep their precision (float32 stays float32); bools and integers become
+    float64, or `dtype` when it is given. Anything else is refused with a DTypeError
+    that names `what` was being converted.
+    """
+    if is_foreign_array(value):
+        return _as_foreign_array(value, dtype, what)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:  # ragged lists and the like
+        raise DTypeError(f"{what}: cannot make an array of {type(value).__name__}: {error}") from None
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise DTypeError(f"{what}: tinygraph holds real numbers, not arrays of dtype {array.dtype}")
+    if dtype is None:
+        dtype = array.dtype if array.dtype.kind == "f" else np.float64
+    return array.astype(dtype, copy=False)
+
+
+def _as_foreign_array(value: Any, dtype: Any, what: str) -> Any:
+    xp = namespace_of(value)
+    if dtype is None:
+        if xp.isdtype(value.dtype, "real floating"):
+            return value
+        if not xp.isdtype(value.dtype, ("bool", "integral")):
+            raise DTypeError(f"{what}: tinygraph holds real numbers, not arrays of dtype {value.dtype}")
+        dtype = xp.float64
+    return xp.astype(value, dtype)

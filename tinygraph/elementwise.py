@@ -1,0 +1,203 @@
+"""Elementwise operations: arithmetic and activation functions.
+
+Binary operations broadcast as numpy does (the notebook adds b1, nh x 1, to
+W1 X, nh x n); Node sums each gradient back to its input's own shape.
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any
+
+from tinygraph.errors import DTypeError
+from tinygraph.node import Node
+from tinygraph.tensor import Tensor
+
+
+class Broadcasting(Node):
+    """A binary elementwise operation; its inputs broadcast against each other."""
+
+    def shape_error(self, a: tuple[int, ...], b: tuple[int, ...]) -> str:
+        return f"cannot broadcast {a} with {b}"
+
+
+class Add(Broadcasting):
+    """Z = A + B;  dL/dA = dL/dZ,  dL/dB = dL/dZ"""
+
+    def forward(self, A, B):
+        return A + B
+
+    def local_grads(self, dZ):
+        return dZ, dZ
+
+
+class Sub(Broadcasting):
+    """Z = A - B;  dL/dA = dL/dZ,  dL/dB = -dL/dZ"""
+
+    def forward(self, A, B):
+        return A - B
+
+    def local_grads(self, dZ):
+        return dZ, (-dZ if self.needs_grad[1] else None)
+
+
+class Mul(Broadcasting):
+    """Z = A * B (elementwise);  dL/dA = dL/dZ * B,  dL/dB = dL/dZ * A"""
+
+    def forward(self, A, B):
+        self.save_for_backward(A, B)
+        return A * B
+
+    def local_grads(self, dZ):
+        A, B = self.saved
+        return (dZ * B if self.needs_grad[0] else None, dZ * A if self.needs_grad[1] else None)
+
+
+class Div(Broadcasting):
+    """Z = A / B;  dL/dA = dL/dZ / B,  dL/dB = -dL/dZ * A / B^2"""
+
+    def forward(self, A, B):
+        self.save_for_backward(A, B)
+        return A / B
+
+    def local_grads(self, dZ):
+        A, B = self.saved
+        dA = dZ / B
+        return (dA if self.needs_grad[0] else None, -dA * A / B if self.needs_grad[1] else None)
+
+
+class Neg(Node):
+    """Z = -A;  dL/dA = -dL/dZ"""
+
+    def forward(self, A):
+        return -A
+
+    def local_grads(self, dZ):
+        return (-dZ,)
+
+
+class Pow(Node):
+    """Z = A^p for a constant number p;  dL/dA = dL/dZ * p A^(p-1)"""
+
+    def __init__(self, exponent: float):
+        super().__init__()
+        if not isinstance(exponent, Real):
+            raise DTypeError(f"Pow: the exponent must be a Python number, not {type(exponent).__name__}")
+        self.exponent = exponent
+
+    def forward(self, A):
+        self.save_for_backward(A)
+        return A**self.exponent
+
+    def local_grads(self, dZ):
+        (A,) = self.saved
+        p = self.exponent
+        return (dZ * p * A ** (p - 1),)
+
+
+class Exp(Node):
+    """Z = exp(A);  dL/dA = dL/dZ * exp(A) = dL/dZ * Z"""
+
+    def forward(self, A):
+        Z = self.xp.exp(A)
+        self.save_for_backward(Z)
+        return Z
+
+    def local_grads(self, dZ):
+        (Z,) = self.saved
+        return (dZ * Z,)
+
+
+class Log(Node):
+    """Z = log(A) (natural logarithm);  dL/dA = dL/dZ / A"""
+
+    def forward(self, A):
+        self.save_for_backward(A)
+        return self.xp.log(A)
+
+    def local_grads(self, dZ):
+        (A,) = self.saved
+        return (dZ / A,)
+
+
+class ReLU(Node):
+    """A = relu(Z) = max(0, Z);  dL/dZ = dL/dA * drelu(Z),  drelu(Z) = 1 where Z > 0, else 0"""
+
+    def forward(self, Z):
+        positive = Z > 0
+        self.save_for_backward(positive)
+        return Z * positive  # keeps Z's dtype, unlike the notebook's np.where(Z > 0, 1.0, 0.0)
+
+    def local_grads(self, dA):
+        (positive,) = self.saved
+        return (dA * positive,)
+
+
+class LeakyReLU(Node):
+    """A = Z where Z > 0, else slope * Z;  dL/dZ = dL/dA * (1 where Z > 0, else slope)"""
+
+    def __init__(self, slope: float = 0.01):
+        super().__init__()
+        self.slope = slope
+
+    def forward(self, Z):
+        positive = Z > 0
+        self.save_for_backward(positive)
+        return self.xp.where(positive, Z, self.slope * Z)
+
+    def local_grads(self, dA):
+        (positive,) = self.saved
+        return (self.xp.where(positive, dA, self.slope * dA),)
+
+
+class Sigmoid(Node):
+    """Yhat = sigmoid(Z) = 1 / (1 + exp(-Z));  dL/dZ = dL/dYhat * dsigmoid(Z) = dL/dYhat * Yhat (1 - Yhat)"""
+
+    def forward(self, Z):
+        xp = self.xp
+        # exp(-|Z|) is at most 1, so nothing overflows; each branch is accurate on its side.
+        E = xp.exp(-xp.abs(Z))
+        Yhat = xp.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+        self.save_for_backward(Yhat)
+        return Yhat
+
+    def local_grads(self, dYhat):
+        (Yhat,) = self.saved
+        return (dYhat * Yhat * (1 - Yhat),)
+
+
+class Tanh(Node):
+    """A = tanh(Z);  dL/dZ = dL/dA * (1 - A^2)"""
+
+    def forward(self, Z):
+        A = self.xp.tanh(Z)
+        self.save_for_backward(A)
+        return A
+
+    def local_grads(self, dA):
+        (A,) = self.saved
+        return (dA * (1 - A * A),)
+
+
+def exp(A: Any) -> Tensor:
+    return Exp.apply(A)
+
+
+def log(A: Any) -> Tensor:
+    return Log.apply(A)
+
+
+def relu(Z: Any) -> Tensor:
+    return ReLU.apply(Z)
+
+
+def leaky_relu(Z: Any, slope: float = 0.01) -> Tensor:
+    return LeakyReLU.apply(Z, slope=slope)
+
+
+def sigmoid(Z: Any) -> Tensor:
+    return Sigmoid.apply(Z)
+
+
+def tanh(Z: Any) -> Tensor:
+    return Tanh.apply(Z)

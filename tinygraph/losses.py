@@ -1,0 +1,108 @@
+"""Loss functions: each takes predictions and labels and returns a scalar mean."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinygraph.errors import LabelError, ShapeError
+from tinygraph.node import Node
+from tinygraph.tensor import Tensor
+
+
+class BCE(Node):
+    """L = -1/n sum(Y log(Yhat) + (1 - Y) log(1 - Yhat));  dL/dYhat = (Yhat - Y) / (n Yhat (1 - Yhat))
+
+    The notebook's compute_loss and dBinaryLoss, as a mean over all n entries (for
+    its 1 x n labels, the notebook's 1/n). Yhat is clipped to [eps, 1 - eps], with
+    eps the machine epsilon of its dtype, in the loss and in the gradient alike:
+    probabilities of exactly 0 or 1 then give a large but finite loss and gradient.
+    """
+
+    def forward(self, Yhat, Y):
+        check_same_shape(self.name, Yhat, Y)
+        xp = self.xp
+        eps = xp.finfo(Yhat.dtype).eps
+        Yhat = xp.clip(Yhat, eps, 1 - eps)
+        log_Yhat, log_1mYhat = xp.log(Yhat), xp.log(1 - Yhat)
+        self.save_for_backward(Yhat, Y, log_Yhat - log_1mYhat)
+        return -xp.mean(Y * log_Yhat + (1 - Y) * log_1mYhat)
+
+    def local_grads(self, dL):
+        Yhat, Y, log_odds = self.saved
+        n = Y.size
+        dYhat = dL * (Yhat - Y) / (n * Yhat * (1 - Yhat)) if self.needs_grad[0] else None
+        dY = -dL * log_odds / n if self.needs_grad[1] else None
+        return dYhat, dY
+
+
+class BCEWithLogits(Node):
+    """L = mean(log(1 + exp(Z)) - Y Z) = BCE(sigmoid(Z), Y);  dL/dZ = (sigmoid(Z) - Y) / n
+
+    The sigmoid and the loss fused into one node: log(1 + exp(Z)) is computed as
+    logaddexp(0, Z), which is exact for any Z, and the gradient is the lecture's
+    dBinaryLoss * dsigmoid with the Yhat(1 - Yhat) factors cancelled.
+    """
+
+    def forward(self, Z, Y):
+        check_same_shape(self.name, Z, Y)
+        xp = self.xp
+        self.save_for_backward(Z, Y)
+        return xp.mean(xp.logaddexp(xp.zeros_like(Z), Z) - Y * Z)
+
+    def local_grads(self, dL):
+        Z, Y = self.saved
+        xp, n = self.xp, Z.size
+        E = xp.exp(-xp.abs(Z))  # a sigmoid that cannot overflow, as in the Sigmoid node
+        Yhat = xp.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+        return (
+            dL * (Yhat - Y) / n if self.needs_grad[0] else None,
+            -dL * Z / n if self.needs_grad[1] else None,
+        )
+
+
+class SoftmaxCrossEntropy(Node):
+    """L = -1/n sum_j log softmax(Z)[y_j, j] for logits Z (K x n);  dL/dZ = (softmax(Z) - onehot(y)) / n
+
+    Labels are class indices 0..K-1, one per column (shape n or 1 x n). The
+    log-softmax is computed with the log-sum-exp shift, so large logits are safe.
+    """
+
+    def forward(self, Z, labels):
+        xp = self.xp
+        if Z.ndim != 2:
+            raise ShapeError(f"{self.name}: logits must be K x n (classes by examples), not shape {Z.shape}")
+        K, n = Z.shape
+        labels = xp.reshape(labels, (-1,))
+        if labels.shape[0] != n:
+            raise ShapeError(f"{self.name}: {n} examples of logits {Z.shape} but {labels.shape[0]} labels")
+        classes = xp.astype(labels, xp.int64)
+        if bool(xp.any(classes != labels)) or bool(xp.any(classes < 0)) or bool(xp.any(classes >= K)):
+            raise LabelError(f"{self.name}: labels must be whole numbers from 0 to {K - 1}")
+        shifted = Z - xp.max(Z, axis=0, keepdims=True)
+        log_softmax = shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))
+        onehot = xp.astype(xp.arange(K)[:, None] == classes[None, :], Z.dtype)
+        self.save_for_backward(log_softmax, onehot)
+        return -xp.sum(log_softmax * onehot) / n
+
+    def local_grads(self, dL):
+        log_softmax, onehot = self.saved
+        n = onehot.shape[1]
+        return (dL * (self.xp.exp(log_softmax) - onehot) / n, None)
+
+
+def check_same_shape(node: str, predictions: Any, labels: Any) -> None:
+    # Broadcasting a 1 x n prediction against n x 1 labels would silently give n x n.
+    if predictions.shape != labels.shape:
+        raise ShapeError(f"{node}: predictions of shape {predictions.shape} but labels of shape {labels.shape}")
+
+
+def binary_cross_entropy(Yhat: Any, Y: Any) -> Tensor:
+    return BCE.apply(Yhat, Y)
+
+
+def binary_cross_entropy_with_logits(Z: Any, Y: Any) -> Tensor:
+    return BCEWithLogits.apply(Z, Y)
+
+
+def softmax_cross_entropy(Z: Any, labels: Any) -> Tensor:
+    return SoftmaxCrossEntropy.apply(Z, labels)

@@ -1,0 +1,68 @@
+"""Matrix operations: the product, the transpose, and reshaping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinygraph.errors import ShapeError
+from tinygraph.node import Node
+from tinygraph.tensor import Tensor
+
+
+class MatMul(Node):
+    """Z = W A (matrix product);  dL/dW = dL/dZ A^T,  dL/dA = W^T dL/dZ"""
+
+    def forward(self, W, A):
+        if W.ndim != 2 or A.ndim != 2:
+            raise ShapeError(f"MatMul: multiplies matrices (2-D), not shapes {W.shape} by {A.shape}")
+        self.save_for_backward(W, A)
+        return W @ A
+
+    def local_grads(self, dZ):
+        W, A = self.saved
+        return (dZ @ A.T if self.needs_grad[0] else None, W.T @ dZ if self.needs_grad[1] else None)
+
+    def shape_error(self, W: tuple[int, ...], A: tuple[int, ...]) -> str:
+        return f"cannot multiply {W} by {A}"
+
+
+class Transpose(Node):
+    """Z = A^T;  dL/dA = (dL/dZ)^T"""
+
+    def forward(self, A):
+        if A.ndim > 2:
+            raise ShapeError(f"Transpose: transposes matrices (at most 2-D), not shape {A.shape}")
+        return A.T
+
+    def local_grads(self, dZ):
+        return (dZ.T,)
+
+
+class Reshape(Node):
+    """Z = A with its entries laid out in `shape`;  dL/dA = dL/dZ laid back in A's shape"""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, A):
+        self.input_shape = A.shape
+        return self.xp.reshape(A, self.shape)
+
+    def local_grads(self, dZ):
+        return (self.xp.reshape(dZ, self.input_shape),)
+
+    def shape_error(self, A: tuple[int, ...]) -> str:
+        return f"cannot reshape {A} into {self.shape}"
+
+
+def matmul(W: Any, A: Any) -> Tensor:
+    return MatMul.apply(W, A)
+
+
+def transpose(A: Any) -> Tensor:
+    return Transpose.apply(A)
+
+
+def reshape(A: Any, shape: tuple[int, ...]) -> Tensor:
+    return Reshape.apply(A, shape=shape)

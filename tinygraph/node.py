@@ -1,0 +1,121 @@
+"""Node: the base class of every operation in the graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinygraph.errors import AnomalyError, GraphReleasedError, ShapeError, TinygraphError
+from tinygraph.modes import anomaly_detection_enabled, grad_enabled
+from tinygraph.tensor import Tensor
+
+
+class Node:
+    """One operation in the computational graph.
+
+    A subclass writes two methods, side by side:
+
+    forward(*arrays) -> array
+        The operation on plain arrays. It keeps what the backward pass will need
+        with save_for_backward(...), and nothing else.
+    local_grads(grad) -> tuple
+        The vector-Jacobian product: given dL/d(output), return dL/d(input) for
+        each input, in order. An input whose `needs_grad` entry is False may get
+        None, so no work is spent on data such as the notebook's X.
+
+    Everything the operations share lives here, so that each one reads like the
+    notebook: wrapping numbers and arrays into constants, error messages that name
+    the node and the shapes, recording the graph only when a gradient is wanted,
+    summing a gradient back over the axes that broadcasting stretched, and
+    releasing the saved arrays after backward().
+    """
+
+    def __init__(self) -> None:
+        self.inputs: tuple[Tensor, ...] = ()
+        self.needs_grad: tuple[bool, ...] = ()
+        self.saved: tuple[Any, ...] | None = ()
+        self.xp: Any = None
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Tensor:
+        """Run the operation on `inputs` and return its output, recording the graph if needed."""
+        node = cls(**params)
+        like = next((x for x in inputs if isinstance(x, Tensor)), None)
+        if like is None:  # e.g. tg.relu(array): the first input sets the dtype
+            like = Tensor(inputs[0])
+        tensors = tuple(x if isinstance(x, Tensor) else like.constant_like(x) for x in inputs)
+        node.xp = like.xp
+        try:
+            out = node.forward(*[t.data for t in tensors])
+        except TinygraphError:  # the node's own, precise complaint
+            raise
+        except ValueError as error:  # numpy's own complaint about shapes
+            shapes = [t.shape for t in tensors]
+            raise ShapeError(f"{node.name}: {node.shape_error(*shapes)}") from error
+        if anomaly_detection_enabled():
+            node.check_finite(out, "forward produced", tensors)
+        if grad_enabled() and any(t.requires_grad for t in tensors):
+            node.inputs = tensors
+            node.needs_grad = tuple(t.requires_grad for t in tensors)
+            return Tensor.from_node(out, node, node.xp)
+        return Tensor.from_node(out, None, node.xp)
+
+    def forward(self, *arrays: Any) -> Any:
+        raise NotImplementedError
+
+    def local_grads(self, grad: Any) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        self.saved = arrays
+
+    def shape_error(self, *shapes: tuple[int, ...]) -> str:
+        """Says why `shapes` do not fit this operation; subclasses say it more precisely."""
+        return "inputs of shapes " + ", ".join(map(str, shapes)) + " do not fit together"
+
+    def input_grads(self, grad: Any) -> tuple[Any, ...]:
+        """dL/d(input) for each input, each with its input's own shape (the engine calls this)."""
+        if self.saved is None:
+            raise GraphReleasedError(
+                f"{self.name}: this graph was already backpropagated and its saved arrays "
+                "were released; call backward(retain_graph=True) the first time to go through it again"
+            )
+        grads = self.local_grads(grad)
+        if anomaly_detection_enabled():
+            for g in grads:
+                if g is not None:
+                    self.check_finite(g, "backward produced", self.inputs)
+        return tuple(
+            g if g is None or g.shape == t.data.shape else unbroadcast(g, t.data.shape, self.xp)
+            for g, t in zip(grads, self.inputs)
+        )
+
+    def release(self) -> None:
+        """Drop the arrays kept for backward; the graph's structure stays, for pictures."""
+        self.saved = None
+
+    def check_finite(self, array: Any, what: str, inputs: tuple[Tensor, ...]) -> None:
+        xp = self.xp
+        if not bool(xp.all(xp.isfinite(array))):
+            kind = "NaN" if bool(xp.any(xp.isnan(array))) else "infinity"
+            names = ", ".join(f"{t.name or 'unnamed'} {t.shape}" for t in inputs)
+            raise AnomalyError(f"{self.name}: {what} {kind} (inputs: {names})")
+
+    def __repr__(self) -> str:
+        return f"{self.name}(inputs={[t.name or t.shape for t in self.inputs]})"
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...], xp: Any) -> Any:
+    """Sum `grad` over the axes that broadcasting stretched, so that it has `shape`.
+
+    In the notebook, b1 (nh x 1) is added to W1 X (nh x n): each b1 entry reached n
+    columns, so dL/db1 is the sum of dL/dZ1 over those columns.
+    """
+    leading = grad.ndim - len(shape)
+    stretched = tuple(range(leading)) + tuple(
+        leading + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[leading + axis] != 1
+    )
+    return xp.reshape(xp.sum(grad, axis=stretched), shape)

@@ -1,0 +1,73 @@
+"""Reductions: sums and means over some axes, or over everything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinygraph.errors import ShapeError
+from tinygraph.node import Node
+from tinygraph.tensor import Tensor
+
+Axis = int | tuple[int, ...] | None
+
+
+class Sum(Node):
+    """Z = sum of A over `axis`;  dL/dA = dL/dZ copied back to every entry that was summed"""
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False):
+        super().__init__()
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, A):
+        self.axes = normalize_axes(self.axis, A.ndim, self.name)
+        self.input_shape = A.shape
+        return self.xp.sum(A, axis=self.axes, keepdims=self.keepdims)
+
+    def local_grads(self, dZ):
+        return (spread(dZ, self.axes, self.keepdims, self.input_shape, self.xp),)
+
+
+class Mean(Node):
+    """Z = mean of A over `axis` (m entries each);  dL/dA = dL/dZ / m, copied back to each of them"""
+
+    def __init__(self, axis: Axis = None, keepdims: bool = False):
+        super().__init__()
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, A):
+        self.axes = normalize_axes(self.axis, A.ndim, self.name)
+        self.input_shape = A.shape
+        self.count = 1
+        for axis in self.axes:
+            self.count *= A.shape[axis]
+        return self.xp.mean(A, axis=self.axes, keepdims=self.keepdims)
+
+    def local_grads(self, dZ):
+        return (spread(dZ / self.count, self.axes, self.keepdims, self.input_shape, self.xp),)
+
+
+def normalize_axes(axis: Axis, ndim: int, node: str) -> tuple[int, ...]:
+    """`axis` as a tuple of non-negative axes, checked against `ndim`."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"{node}: axis {a} is out of range for an array of {ndim} dimensions")
+    return tuple(a % ndim for a in axes)
+
+
+def spread(grad: Any, axes: tuple[int, ...], keepdims: bool, shape: tuple[int, ...], xp: Any) -> Any:
+    """Broadcast the gradient of a reduction back over the axes it reduced."""
+    if not keepdims:
+        kept = [1 if axis in axes else size for axis, size in enumerate(shape)]
+        grad = xp.reshape(grad, tuple(kept))
+    return xp.broadcast_to(grad, shape)
+
+
+def sum(A: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001 (as numpy names it)
+    return Sum.apply(A, axis=axis, keepdims=keepdims)
+
+
+def mean(A: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    return Mean.apply(A, axis=axis, keepdims=keepdims)

@@ -1,0 +1,83 @@
+"""Hypothesis strategies for testing nodes against finite differences.
+
+A new node is tested in a few lines:
+
+    from hypothesis import given
+    import tinygraph as tg
+    from tinygraph.testing import broadcastable_arrays
+
+    @given(broadcastable_arrays(2))
+    def test_my_node_gradient(arrays):
+        assert tg.gradcheck(lambda a, b: MyNode.apply(a, b), arrays)
+
+Values are kept `margin` away from the points listed in `avoid` (kinks such as
+relu's 0, where a finite difference straddles two slopes) and inside
+[min_value, max_value] (positive only, for log or a divisor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+
+def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy:
+    """Array shapes, from scalars () to small 3-D ones."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcastable_shapes(
+    count: int, min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4
+) -> st.SearchStrategy:
+    """Tuples of `count` shapes that broadcast together, e.g. ((4, 3), (4, 1)) or ((3,), (2, 3))."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=count, min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    ).map(lambda result: result.input_shapes)
+
+
+def floats(
+    min_value: float = -3.0, max_value: float = 3.0, avoid: Sequence[float] = (), margin: float = 1e-2
+) -> st.SearchStrategy:
+    """Finite float64 values in [min_value, max_value], at least `margin` from each point in `avoid`."""
+    values = st.floats(min_value, max_value, allow_nan=False, allow_infinity=False)
+    if avoid:
+        values = values.filter(lambda v: all(abs(v - point) >= margin for point in avoid))
+    return values
+
+
+def arrays(
+    shape: tuple[int, ...] | st.SearchStrategy,
+    min_value: float = -3.0,
+    max_value: float = 3.0,
+    avoid: Sequence[float] = (),
+    margin: float = 1e-2,
+    dtype: type = np.float64,
+) -> st.SearchStrategy:
+    """Arrays of `shape` (a shape or a strategy of shapes) with values drawn by floats()."""
+    return hnp.arrays(dtype, shape, elements=floats(min_value, max_value, avoid, margin))
+
+
+def broadcastable_arrays(count: int, max_dims: int = 3, max_side: int = 4, **values) -> st.SearchStrategy:
+    """Tuples of `count` float64 arrays whose shapes broadcast together; `values` as for arrays()."""
+    return broadcastable_shapes(count, max_dims=max_dims, max_side=max_side).flatmap(
+        lambda shape_tuple: st.tuples(*(arrays(shape, **values) for shape in shape_tuple))
+    )
+
+
+def matrices(rows: int | st.SearchStrategy, columns: int | st.SearchStrategy, **values) -> st.SearchStrategy:
+    """2-D float64 arrays; rows and columns may be numbers or strategies of numbers."""
+    as_strategy = lambda n: n if isinstance(n, st.SearchStrategy) else st.just(n)  # noqa: E731
+    return st.tuples(as_strategy(rows), as_strategy(columns)).flatmap(lambda shape: arrays(shape, **values))
+
+
+def binary_labels(shape: tuple[int, ...]) -> st.SearchStrategy:
+    """Arrays of 0.0 and 1.0, as the notebook's Y."""
+    return hnp.arrays(np.float64, shape, elements=st.sampled_from([0.0, 1.0]))
+
+
+def probabilities(shape: tuple[int, ...], margin: float = 1e-2) -> st.SearchStrategy:
+    """Arrays of values in [margin, 1 - margin], as a sigmoid's Yhat."""
+    return arrays(shape, min_value=margin, max_value=1 - margin)
