@@ -6,9 +6,10 @@ W1 X, nh x n); Node sums each gradient back to its input's own shape.
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
+from tinygraph.backend import astype
 from tinygraph.errors import DTypeError
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
@@ -83,7 +84,8 @@ class Pow(Node):
         super().__init__()
         if not isinstance(exponent, Real):
             raise DTypeError(f"Pow: the exponent must be a Python number, not {type(exponent).__name__}")
-        self.exponent = exponent
+        # A numpy scalar exponent (np.float64(2)) would turn a float32 A into float64.
+        self.exponent = int(exponent) if isinstance(exponent, Integral) else float(exponent)
 
     def forward(self, A):
         self.save_for_backward(A)
@@ -124,13 +126,15 @@ class ReLU(Node):
     """A = relu(Z) = max(0, Z);  dL/dZ = dL/dA * drelu(Z),  drelu(Z) = 1 where Z > 0, else 0"""
 
     def forward(self, Z):
-        positive = Z > 0
-        self.save_for_backward(positive)
-        return Z * positive  # keeps Z's dtype, unlike the notebook's np.where(Z > 0, 1.0, 0.0)
+        # The notebook's np.where(Z > 0, 1.0, 0.0), in Z's dtype: the standard multiplies
+        # no booleans by floats, and float by float is also numpy's fastest product.
+        drelu = astype(Z > 0, Z.dtype, self.xp)
+        self.save_for_backward(drelu)
+        return Z * drelu
 
     def local_grads(self, dA):
-        (positive,) = self.saved
-        return (dA * positive,)
+        (drelu,) = self.saved
+        return (dA * drelu,)
 
 
 class LeakyReLU(Node):
@@ -138,7 +142,7 @@ class LeakyReLU(Node):
 
     def __init__(self, slope: float = 0.01):
         super().__init__()
-        self.slope = slope
+        self.slope = float(slope)  # a Python float keeps Z's dtype; np.float64 would not
 
     def forward(self, Z):
         positive = Z > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinygraph.backend import astype
 from tinygraph.errors import LabelError, ShapeError
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
@@ -75,12 +76,13 @@ class SoftmaxCrossEntropy(Node):
         labels = xp.reshape(labels, (-1,))
         if labels.shape[0] != n:
             raise ShapeError(f"{self.name}: {n} examples of logits {Z.shape} but {labels.shape[0]} labels")
-        classes = xp.astype(labels, xp.int64)
-        if bool(xp.any(classes != labels)) or bool(xp.any(classes < 0)) or bool(xp.any(classes >= K)):
+        classes = astype(labels, xp.int64, xp)
+        whole = astype(classes, labels.dtype, xp) == labels  # the standard compares no ints with floats
+        if not bool(xp.all(whole)) or bool(xp.any(classes < 0)) or bool(xp.any(classes >= K)):
             raise LabelError(f"{self.name}: labels must be whole numbers from 0 to {K - 1}")
         shifted = Z - xp.max(Z, axis=0, keepdims=True)
         log_softmax = shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))
-        onehot = xp.astype(xp.arange(K)[:, None] == classes[None, :], Z.dtype)
+        onehot = astype(xp.arange(K)[:, None] == classes[None, :], Z.dtype, xp)
         self.save_for_backward(log_softmax, onehot)
         return -xp.sum(log_softmax * onehot) / n
 

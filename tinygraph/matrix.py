@@ -32,10 +32,10 @@ class Transpose(Node):
     def forward(self, A):
         if A.ndim > 2:
             raise ShapeError(f"Transpose: transposes matrices (at most 2-D), not shape {A.shape}")
-        return A.T
+        return transposed(A)
 
     def local_grads(self, dZ):
-        return (dZ.T,)
+        return (transposed(dZ),)
 
 
 class Reshape(Node):
@@ -54,6 +54,11 @@ class Reshape(Node):
 
     def shape_error(self, A: tuple[int, ...]) -> str:
         return f"cannot reshape {A} into {self.shape}"
+
+
+def transposed(A: Any) -> Any:
+    """A^T; a scalar or a vector is its own transpose (the standard defines `.T` for matrices only)."""
+    return A.T if A.ndim == 2 else A
 
 
 def matmul(W: Any, A: Any) -> Tensor:
