@@ -22,6 +22,10 @@ import tinygraph as tg
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
 
 
+class ParameterError(tg.TinygraphError, ValueError):
+    """Saved parameters that do not make a classifier (a name missing, an unreadable file)."""
+
+
 class Classifier:
     """W1 (nh x nx), b1 (nh x 1), W2 (1 x nh), b2 (1 x 1) as leaf tensors that require gradients.
 
@@ -65,7 +69,7 @@ class Classifier:
         """A classifier holding copies of params["W1"], ..., params["b2"] (cast to `dtype` if given)."""
         missing = [name for name in PARAMETER_NAMES if name not in params]
         if missing:
-            raise KeyError(f"Classifier: parameters {missing} are missing (found {sorted(params)})")
+            raise ParameterError(f"Classifier: parameters {missing} are missing (found {sorted(params)})")
         return cls(
             *(
                 tg.Tensor(np.array(params[name], dtype=dtype, copy=True), requires_grad=True, name=name)
@@ -114,12 +118,12 @@ class Classifier:
 
     def loss(self, X: tg.Tensor | np.ndarray, Y: tg.Tensor | np.ndarray) -> tg.Tensor:
         """L = BCE(Yhat, Y), the notebook's compute_loss; Y is 1 x n of 0s and 1s."""
-        return _named(tg.binary_cross_entropy(self.forward(X), self.as_labels(Y, X)), "L")
+        Yhat = self.forward(X)
+        return _named(tg.binary_cross_entropy(Yhat, self.as_labels(Y, Yhat.shape[1])), "L")
 
-    def as_labels(self, Y: Any, X: Any, what: str = "Y") -> tg.Tensor:
-        """Y (1 x n, one label per column of X) as a constant tensor of the model's dtype."""
+    def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor:
+        """Y (1 x n, one 0/1 label per example) as a constant tensor of the model's dtype."""
         Y = Y if isinstance(Y, tg.Tensor) else tg.Tensor(np.asarray(Y, dtype=self.dtype), name=what)
-        n = X.shape[1]
         if Y.shape != (1, n):
             raise tg.ShapeError(f"{what} has shape {Y.shape}, but the examples need labels of shape (1, {n})")
         return Y
@@ -128,7 +132,12 @@ class Classifier:
         """1 where the predicted probability Yhat exceeds `threshold`, else 0 (1 x n integers)."""
         with tg.no_grad():
             Yhat = self.forward(X)
-        return (Yhat.numpy() > threshold).astype(np.int64)
+        return to_labels(Yhat.numpy(), threshold)
+
+
+def to_labels(Yhat: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """The notebook's rule: class 1 where the probability Yhat exceeds `threshold`, else class 0."""
+    return (Yhat > threshold).astype(np.int64)
 
 
 def accuracy(Y: Any, predicted: Any) -> float:

@@ -3,60 +3,29 @@
 Each iteration runs the forward pass on the training data (recording the graph)
 and on the validation data (recording nothing), keeps both losses, lets the engine
 backpropagate, and hands the update to an optimiser: anything with step() and
-zero_grad(). SGD is the notebook's update_parameters; other optimisers plug in
-the same way.
+zero_grad(), such as models.optimizers.SGD, the notebook's update_parameters.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 import tinygraph as tg
 from models.classifier import Classifier
+from models.optimizers import Optimizer
 
 # Called after each iteration with (iteration, train loss, validation loss).
 IterationCallback = Callable[[int, float, float], None]
 
 
 class TrainingDivergedError(tg.TinygraphError, ArithmeticError):
-    """A loss became NaN or infinite: the learning rate is most likely too large."""
-
-
-class Optimizer(Protocol):
-    def step(self) -> None: ...
-
-    def zero_grad(self) -> None: ...
-
-
-class SGD:
-    """Plain gradient descent, the notebook's update_parameters: p <- p - lr dL/dp for each parameter.
-
-    Each step gives every parameter a new array instead of writing into the old
-    one: gradients may be read-only views, and no graph may see a value change.
-    """
-
-    def __init__(self, parameters: Sequence[tg.Tensor], lr: float):
-        if not lr > 0:
-            raise ValueError(f"SGD: the learning rate must be positive, not {lr}")
-        self.parameters = list(parameters)
-        self.lr = lr
-
-    def step(self) -> None:
-        # Plain array arithmetic, so no graph is recorded. All new values first, then
-        # the assignments: Ctrl-C during the arithmetic leaves every parameter as it was.
-        updated = [p.data - self.lr * p.grad if p.grad is not None else p.data for p in self.parameters]
-        for p, data in zip(self.parameters, updated):
-            p.data = data
-
-    def zero_grad(self) -> None:
-        for p in self.parameters:
-            p.zero_grad()
+    """A loss became NaN or infinite, and training cannot go on from there."""
 
 
 @dataclass
@@ -96,7 +65,8 @@ def train(
         raise ValueError(f"train: the number of iterations must be at least 0, not {iterations}")
     check_data(train_X, train_Y, val_X, val_Y)
     train_X, val_X = model.as_input(train_X, "train_X"), model.as_input(val_X, "val_X")
-    train_Y, val_Y = model.as_labels(train_Y, train_X, "train_Y"), model.as_labels(val_Y, val_X, "val_Y")
+    train_Y = model.as_labels(train_Y, train_X.shape[1], "train_Y")
+    val_Y = model.as_labels(val_Y, val_X.shape[1], "val_Y")
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
     done = 0
     start = time.perf_counter()
@@ -109,7 +79,7 @@ def train(
             if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
                 raise TrainingDivergedError(
                     f"iteration {i}: the loss became {train_loss} (train) and {val_loss} (validation); "
-                    f"the learning rate is probably too large"
+                    "the learning rate may be too large, or the data hold NaN or infinity"
                 )
             history["train_loss"].append(train_loss)
             history["val_loss"].append(val_loss)

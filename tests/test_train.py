@@ -1,0 +1,190 @@
+"""Gradient descent on the classifier: parity with the notebook's hand-derived backward pass, and how training ends."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygraph as tg
+from models.classifier import Classifier
+from models.optimizers import SGD
+from models.train import TrainingDivergedError, train
+from tinygraph.testing import arrays, binary_labels
+
+
+# ---- the notebook's own code (sections 1.2 to 1.5), as the oracle ----------------------
+def notebook_create_nn_model(train_X, train_Y, nh, val_X, val_Y, num_iterations, learning_rate):
+    rng = np.random.RandomState(1)  # the notebook's np.random.seed(1), without global state
+    nx = train_X.shape[0]
+    W1 = rng.uniform(size=(nh, nx), low=-0.01, high=0.01)
+    W2 = rng.uniform(size=(1, nh), low=-0.01, high=0.01)
+    b1, b2 = np.zeros((nh, 1)), np.zeros((1, 1))
+
+    def forward_pass(X):
+        Z1 = W1 @ X + b1
+        A1 = np.maximum(0, Z1)
+        Z2 = W2 @ A1 + b2
+        return 1 / (1 + np.exp(-Z2)), (Z1, A1, Z2)
+
+    def compute_loss(Y, Yhat):
+        n = Y.shape[1]
+        return (-1 / n) * np.sum(Y * np.log(Yhat) + (1 - Y) * np.log(1 - Yhat))
+
+    def dBinaryLoss(Y, Yhat):
+        return (Yhat - Y) / (Yhat * (1 - Yhat))
+
+    def dsigmoid(Z):
+        A = 1 / (1 + np.exp(-Z))
+        return A * (1 - A)
+
+    train_loss, val_loss = [], []
+    for _ in range(num_iterations):
+        Yhat_train, (Z1, A1, Z2) = forward_pass(train_X)
+        Yhat_val, _ = forward_pass(val_X)
+        train_loss.append(compute_loss(train_Y, Yhat_train))
+        val_loss.append(compute_loss(val_Y, Yhat_val))
+        n = train_X.shape[1]
+        dZ2 = dBinaryLoss(train_Y, Yhat_train) * dsigmoid(Z2)
+        dW2 = 1 / n * dZ2 @ A1.T
+        db2 = 1 / n * np.sum(dZ2, axis=1, keepdims=True)
+        dA1 = W2.T @ dZ2
+        dZ1 = dA1 * np.where(Z1 > 0, 1.0, 0.0)
+        dW1 = 1 / n * dZ1 @ train_X.T
+        db1 = 1 / n * np.sum(dZ1, axis=1, keepdims=True)
+        W1, W2 = W1 - learning_rate * dW1, W2 - learning_rate * dW2
+        b1, b2 = b1 - learning_rate * db1, b2 - learning_rate * db2
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}, {"train_loss": train_loss, "val_loss": val_loss}
+
+
+def assert_relatively_close(actual, expected):
+    """Equal to 1e-12 relative, entry by entry.
+
+    The absolute floor of 1e-14 is for entries such as b2 that are sums of O(1)
+    terms cancelling to nearly zero (Yhat - Y over examples labelled 0 and 1):
+    float64 resolves such terms only to about 1e-16 each, whatever the order of
+    the arithmetic, so no two correct implementations agree more closely there.
+    """
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-14)
+
+
+@st.composite
+def small_problems(draw):
+    nx, nh = draw(st.integers(1, 5)), draw(st.integers(1, 6))
+    n, n_val = draw(st.integers(1, 8)), draw(st.integers(1, 5))
+    X, X_val = (draw(arrays((nx, m), min_value=-3, max_value=3)) for m in (n, n_val))
+    Y, Y_val = (draw(binary_labels((1, m))) for m in (n, n_val))
+    return X, Y, X_val, Y_val, nh, draw(st.floats(0.1, 2.0))
+
+
+def run(X, Y, X_val, Y_val, nh, lr, iterations, **options):
+    model = Classifier.initialize(X.shape[0], nh)
+    optimizer = options.pop("optimizer", SGD(model.parameters(), lr))
+    return train(model, X, Y, X_val, Y_val, iterations=iterations, optimizer=optimizer, **options)
+
+
+# ---- parity ------------------------------------------------------------------------------
+@given(small_problems())
+def test_training_matches_the_notebooks_hand_derived_gradient_descent(problem):
+    X, Y, X_val, Y_val, nh, lr = problem
+    params, history = notebook_create_nn_model(X, Y, nh, X_val, Y_val, num_iterations=6, learning_rate=lr)
+    result = run(X, Y, X_val, Y_val, nh, lr, iterations=6)
+    for key in ("train_loss", "val_loss"):
+        for actual, expected in zip(result.history[key], history[key], strict=True):
+            assert_relatively_close(actual, expected)
+    for name, array in result.model.arrays().items():
+        assert_relatively_close(array, params[name])
+
+
+def test_history_records_the_losses_before_each_update():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(3, 10)), (rng.random((1, 10)) > 0.5).astype(float)
+    initial = Classifier.initialize(3, 4)
+    result = run(X, Y, X[:, :4], Y[:, :4], 4, 0.5, iterations=5)
+    assert len(result.history["train_loss"]) == len(result.history["val_loss"]) == result.iterations == 5
+    assert result.history["train_loss"][0] == initial.loss(X, Y).item()
+    assert result.history["val_loss"][0] == initial.loss(X[:, :4], Y[:, :4]).item()
+    assert not result.interrupted
+
+
+def test_float32_training_keeps_float32_parameters():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(3, 10)).astype(np.float32), np.ones((1, 10), np.float32)
+    model = Classifier.initialize(3, 4, dtype=np.float32)
+    train(model, X, Y, X, Y, iterations=3, optimizer=SGD(model.parameters(), 0.1))
+    assert all(p.data.dtype == np.float32 for p in model.parameters())
+
+
+def test_parameters_hold_no_gradient_after_training():
+    result = run(np.ones((2, 3)), np.ones((1, 3)), np.ones((2, 2)), np.ones((1, 2)), 3, 0.1, iterations=2)
+    assert all(p.grad is None for p in result.model.parameters())
+
+
+# ---- how training ends -----------------------------------------------------------------
+def test_a_loss_that_becomes_nan_stops_training_with_an_error_naming_the_iteration():
+    X, Y = np.array([[1.0, np.nan, 2.0]]), np.array([[1.0, 0.0, 1.0]])
+    with pytest.raises(TrainingDivergedError, match=r"iteration 0: the loss became nan"):
+        run(X, Y, X, Y, 2, 0.1, iterations=20)
+
+
+def test_ctrl_c_in_a_callback_returns_what_was_learned_so_far():
+    X, Y = np.random.default_rng(0).normal(size=(2, 6)), np.array([[0.0, 1.0, 1.0, 0.0, 1.0, 0.0]])
+
+    def interrupt_at_third(i, train_loss, val_loss):
+        if i == 2:
+            raise KeyboardInterrupt
+
+    result = run(X, Y, X, Y, 3, 0.5, iterations=10, on_iteration=interrupt_at_third)
+    three = run(X, Y, X, Y, 3, 0.5, iterations=3)
+    assert result.interrupted and result.iterations == 3
+    assert result.history == three.history
+    for name, array in three.model.arrays().items():
+        assert np.array_equal(result.model.arrays()[name], array)
+
+
+def test_ctrl_c_during_an_update_drops_the_losses_of_that_unfinished_iteration():
+    X, Y = np.random.default_rng(0).normal(size=(2, 6)), np.array([[0.0, 1.0, 1.0, 0.0, 1.0, 0.0]])
+    model = Classifier.initialize(2, 3)
+
+    class InterruptedSGD(SGD):
+        def step(self):
+            if len(self.steps) == 2:
+                raise KeyboardInterrupt
+            self.steps.append(1)
+            super().step()
+
+    optimizer = InterruptedSGD(model.parameters(), 0.5)
+    optimizer.steps = []
+    result = train(model, X, Y, X, Y, iterations=10, optimizer=optimizer)
+    two = run(X, Y, X, Y, 3, 0.5, iterations=2)
+    assert result.interrupted and result.iterations == 2
+    assert result.history == two.history
+    assert all(p.grad is None for p in model.parameters())
+    for name, array in two.model.arrays().items():
+        assert np.array_equal(model.arrays()[name], array)
+
+
+# ---- the notebook's safety checks ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("shapes", "message"),
+    [
+        (((3, 5), (1, 5), (2, 4), (1, 4)), r"same number of features.*\(3, 5\).*\(2, 4\)"),
+        (((3, 5), (1, 4), (3, 4), (1, 4)), r"train_X and train_Y.*\(1, 5\), not \(1, 4\)"),
+        (((3, 5), (1, 5), (3, 4), (4, 1)), r"val_X and val_Y.*\(1, 4\), not \(4, 1\)"),
+        (((3, 0), (1, 0), (3, 4), (1, 4)), r"train_X must be nx x n with at least one example"),
+        (((15,), (1, 5), (3, 4), (1, 4)), r"train_X must be nx x n"),
+    ],
+    ids=["features", "train labels", "val labels", "no examples", "not a matrix"],
+)
+def test_data_that_do_not_fit_together_are_refused_with_their_shapes(shapes, message):
+    model = Classifier.initialize(3, 4)
+    data = [np.zeros(shape) for shape in shapes]
+    with pytest.raises(tg.ShapeError, match=message):
+        train(model, *data, iterations=1, optimizer=SGD(model.parameters(), 0.1))
+
+
+def test_data_with_other_features_than_the_model_are_refused():
+    model = Classifier.initialize(2, 4)
+    with pytest.raises(tg.ShapeError, match=r"train_X has shape \(3, 5\).*2 features"):
+        train(model, np.zeros((3, 5)), np.zeros((1, 5)), np.zeros((3, 2)), np.zeros((1, 2)), iterations=1,
+              optimizer=SGD(model.parameters(), 0.1))  # fmt: skip
+
