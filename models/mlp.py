@@ -1,0 +1,238 @@
+"""A multi-layer perceptron: the notebook's network with any number of hidden layers.
+
+Examples are columns, as in the notebook. For layer sizes [nx, n1, ..., nL]:
+
+    A0 = X                       nx x n
+    Zl = Wl A(l-1) + bl          nl x n      Wl is nl x n(l-1), bl is nl x 1
+    Al = g_l(Zl)                 hidden layers, l < L; relu, sigmoid, tanh or leaky_relu
+    ZL                           the logits: 1 x n for two classes, K x n for K >= 2 classes
+
+One output unit means binary labels (0/1) and Yhat = sigmoid(ZL) with binary
+cross-entropy, the notebook's choice (fused with the sigmoid, exact for any logit);
+K output units mean class labels 0..K-1 and softmax cross-entropy. Dropout, when
+asked for, multiplies each hidden Al by a fresh constant mask in training mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+import tinygraph as tg
+from models.classifier import accuracy
+from models.initializers import initialize
+
+ACTIVATIONS: dict[str, Callable[[tg.Tensor], tg.Tensor]] = {
+    "relu": tg.relu,
+    "sigmoid": tg.sigmoid,
+    "tanh": tg.tanh,
+    "leaky_relu": tg.leaky_relu,
+}
+
+
+class MLP:
+    """Parameters W1, b1, W2, b2, ... as leaf tensors that require gradients, in `params` (in layer order).
+
+    layer_sizes  [nx, n1, ..., nL]: features, each hidden layer's units, outputs (1, or K classes)
+    activation   one name for every hidden layer, or one name per hidden layer
+    init         the weights' initialiser (models.initializers: uniform, xavier, he); biases start at 0
+    seed         seeds the initialiser (np.random.RandomState, as the notebook) and the dropout masks
+    dropout      the probability of dropping each hidden unit in training mode (inverted dropout)
+    dtype        of the parameters; inputs are cast to it
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activation: str | Sequence[str] = "relu",
+        init: str = "xavier",
+        seed: int = 1,
+        dropout: float = 0.0,
+        dtype: Any = np.float64,
+    ):
+        self.layer_sizes = check_layer_sizes(layer_sizes)
+        self.activations = check_activations(activation, hidden_layers=len(self.layer_sizes) - 2)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MLP: dropout is the probability of dropping a unit, in [0, 1), not {dropout!r}")
+        self.dropout = dropout
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise tg.DTypeError(f"MLP: parameters must be floating point, not {self.dtype}")
+        self.params = {
+            name: tg.Tensor(array.astype(self.dtype), requires_grad=True, name=name)
+            for name, array in initialize(self.layer_sizes, init, seed).items()
+        }
+        self.dropout_rng = np.random.default_rng(seed)
+
+    @classmethod
+    def from_architecture(
+        cls, architecture: Mapping[str, Any], arrays: Mapping[str, Any], seed: int = 1, dtype: Any = None
+    ) -> MLP:
+        """The network that `architecture()` described, holding copies of `arrays` (e.g. a saved params.npz).
+
+        `dtype` defaults to that of arrays["W1"].
+        """
+        missing = [key for key in ("layer_sizes", "activations") if key not in architecture]
+        if missing:
+            raise ValueError(f"MLP: the architecture lacks {missing} (found {sorted(architecture)})")
+        if dtype is None:
+            dtype = np.asarray(arrays["W1"]).dtype if "W1" in arrays else np.float64
+        model = cls(
+            architecture["layer_sizes"],
+            architecture["activations"],
+            seed=seed,
+            dropout=architecture.get("dropout", 0.0),
+            dtype=dtype,
+        )
+        model.load_arrays(arrays)
+        return model
+
+    # ---- what it holds --------------------------------------------------------------
+    @property
+    def depth(self) -> int:
+        """L, the number of layers with weights (hidden layers and the output layer)."""
+        return len(self.layer_sizes) - 1
+
+    @property
+    def output(self) -> str:
+        """'sigmoid' for one output unit (binary labels), 'softmax' for K >= 2 (class labels)."""
+        return "sigmoid" if self.layer_sizes[-1] == 1 else "softmax"
+
+    def parameters(self) -> list[tg.Tensor]:
+        return list(self.params.values())
+
+    def architecture(self) -> dict[str, Any]:
+        """What rebuilds this network with from_architecture: JSON-able, saved beside the parameters."""
+        return {
+            "layer_sizes": list(self.layer_sizes),
+            "activations": list(self.activations),
+            "output": self.output,
+            "dropout": self.dropout,
+        }
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters by name: for np.savez, or to keep the best ones while training."""
+        return {name: np.array(p.data, copy=True) for name, p in self.params.items()}
+
+    def load_arrays(self, arrays: Mapping[str, Any]) -> None:
+        """Give every parameter a copy of arrays[name], cast to the model's dtype (e.g. restoring the best)."""
+        missing = [name for name in self.params if name not in arrays]
+        if missing:
+            raise KeyError(f"MLP: parameters {missing} are missing (found {sorted(arrays)})")
+        wrong = [
+            f"{name} is {np.shape(arrays[name])} but should be {p.shape}"
+            for name, p in self.params.items()
+            if np.shape(arrays[name]) != p.shape
+        ]
+        if wrong:
+            raise tg.ShapeError(f"MLP {self.layer_sizes}: parameters of the wrong shape: {'; '.join(wrong)}")
+        for name, p in self.params.items():
+            p.data = np.array(arrays[name], dtype=self.dtype, copy=True)
+
+    def __repr__(self) -> str:
+        sizes = "-".join(map(str, self.layer_sizes))
+        return f"MLP({sizes}, activations={'/'.join(self.activations) or 'none'}, output={self.output})"
+
+    # ---- the forward pass ---------------------------------------------------------------
+    def forward_steps(self, X: Any, training: bool = False) -> dict[str, tg.Tensor]:
+        """Every named intermediate tensor, in order: Z1, A1, Z2, A2, ..., ZL (for pictures and inspection).
+
+        In training mode with dropout, each hidden Al is followed by Al_dropout = Al * maskl,
+        where maskl is 0 for a dropped unit and 1 / (1 - dropout) for a kept one, so that
+        its expected value is Al and evaluation mode needs no rescaling.
+        """
+        A = self.as_input(X)
+        steps: dict[str, tg.Tensor] = {}
+        for layer, activation in enumerate([*self.activations, None], start=1):
+            Z = steps[f"Z{layer}"] = named(self.params[f"W{layer}"] @ A + self.params[f"b{layer}"], f"Z{layer}")
+            if activation is None:  # the output layer: its Z is the logits
+                break
+            A = steps[f"A{layer}"] = named(ACTIVATIONS[activation](Z), f"A{layer}")
+            if training and self.dropout:
+                A = steps[f"A{layer}_dropout"] = named(A * self.dropout_mask(A.shape, layer), f"A{layer}_dropout")
+        return steps
+
+    def forward(self, X: Any, training: bool = False) -> tg.Tensor:
+        """The logits ZL (1 x n or K x n)."""
+        return self.forward_steps(X, training)[f"Z{self.depth}"]
+
+    def dropout_mask(self, shape: tuple[int, ...], layer: int) -> tg.Tensor:
+        keep = 1.0 - self.dropout
+        mask = (self.dropout_rng.random(shape) < keep) / keep
+        return tg.Tensor(mask.astype(self.dtype), name=f"mask{layer}")
+
+    def loss(self, X: Any, Y: Any, training: bool = False) -> tg.Tensor:
+        """L: mean binary cross-entropy of sigmoid(ZL) for 0/1 labels Y (1 x n), or softmax
+        cross-entropy of ZL for class labels 0..K-1 (1 x n or n)."""
+        Z = self.forward(X, training)
+        Y = self.as_labels(Y, n=Z.shape[1])
+        if self.output == "sigmoid":
+            return named(tg.binary_cross_entropy_with_logits(Z, Y), "L")
+        return named(tg.softmax_cross_entropy(Z, Y), "L")
+
+    # ---- predictions (evaluation mode, no graph) ------------------------------------------
+    def probabilities(self, X: Any) -> np.ndarray:
+        """Yhat = sigmoid(ZL) (1 x n, the probability of class 1), or softmax(ZL) (K x n, columns sum to 1)."""
+        with tg.no_grad():
+            Z = self.forward(X)
+            if self.output == "sigmoid":
+                return tg.sigmoid(Z).numpy()
+        E = np.exp(Z.numpy() - Z.numpy().max(axis=0, keepdims=True))  # shifted: exp cannot overflow
+        return E / E.sum(axis=0, keepdims=True)
+
+    def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
+        """Predicted labels, 1 x n integers: 1 where Yhat > threshold (binary), else the most probable class."""
+        P = self.probabilities(X)
+        if self.output == "sigmoid":
+            return (P > threshold).astype(np.int64)
+        return P.argmax(axis=0).reshape(1, -1)
+
+    def accuracy(self, X: Any, Y: Any) -> float:
+        """The fraction of examples (columns of X) whose predicted label equals Y's (1 x n or n)."""
+        return accuracy(np.reshape(Y, (1, -1)), self.predict(X))
+
+    # ---- checking what comes in ---------------------------------------------------------
+    def as_input(self, X: Any, what: str = "X") -> tg.Tensor:
+        """X (nx x n) as a constant tensor of the model's dtype."""
+        X = X if isinstance(X, tg.Tensor) else tg.Tensor(np.asarray(X, dtype=self.dtype), name=what)
+        nx = self.layer_sizes[0]
+        if X.ndim != 2 or X.shape[0] != nx:
+            raise tg.ShapeError(
+                f"MLP: {what} has shape {X.shape}, but the network takes {nx} x n (one example per column)"
+            )
+        return X
+
+    def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor:
+        """Y as a 1 x n constant tensor of the model's dtype: 0/1 labels, or class indices 0..K-1."""
+        Y = Y if isinstance(Y, tg.Tensor) else tg.Tensor(np.asarray(Y, dtype=self.dtype), name=what)
+        if Y.shape not in ((1, n), (n,)):
+            raise tg.ShapeError(f"MLP: {what} has shape {Y.shape}, but {n} examples need labels of shape (1, {n})")
+        return Y.reshape(1, n) if Y.shape == (n,) else Y
+
+
+def check_layer_sizes(layer_sizes: Sequence[int]) -> list[int]:
+    sizes = list(layer_sizes)
+    if len(sizes) < 2 or not all(isinstance(size, (int, np.integer)) and size >= 1 for size in sizes):
+        raise ValueError(
+            f"MLP: layer_sizes must be whole numbers of at least 1, inputs first and outputs last "
+            f"(e.g. [2, 64, 32, 1]), not {layer_sizes!r}"
+        )
+    return [int(size) for size in sizes]
+
+
+def check_activations(activation: str | Sequence[str], hidden_layers: int) -> list[str]:
+    """One activation name per hidden layer; a single name serves them all."""
+    names = [activation] * hidden_layers if isinstance(activation, str) else list(activation)
+    if len(names) != hidden_layers:
+        raise ValueError(f"MLP: {len(names)} activations {names} for {hidden_layers} hidden layers")
+    unknown = [name for name in names if name not in ACTIVATIONS]
+    if unknown:
+        raise ValueError(f"MLP: unknown activation {unknown[0]!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return names
+
+
+def named(tensor: tg.Tensor, name: str) -> tg.Tensor:
+    tensor.name = name
+    return tensor
