@@ -1,0 +1,341 @@
+"""draw(): one box per tensor and per operation, the lecture's views, and drawing changes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+from test_viz_support import SVG, boxes, edge_texts, notebook_graph, numbers, parse_svg, text_of
+
+import tinygraph as tg
+from tinygraph.viz import draw
+
+pytest.importorskip("graphviz")
+
+
+def svg(root: tg.Tensor, **options) -> object:
+    return parse_svg(draw(root, **options).pipe(format="svg"))
+
+
+def names_in(svg_root, kind: str) -> list[str]:
+    return [text_of(g)[0] for g in boxes(svg_root, kind)]
+
+
+def box_text(svg_root, name: str) -> list[str]:
+    (box,) = [g for g in boxes(svg_root, "tensor") if text_of(g)[0] == name]
+    return text_of(box)
+
+
+def test_one_box_per_tensor_named_as_in_the_notebook():
+    picture = svg(notebook_graph()["L"])
+    assert sorted(names_in(picture, "tensor")) == sorted(
+        ["X", "Y", "W1", "b1", "W2", "b2", "Z1", "A1", "Z2", "Yhat", "L", "t1", "t2"]
+    )
+
+
+def test_one_box_per_operation_labelled_with_its_op():
+    picture = svg(notebook_graph()["L"])
+    assert Counter(names_in(picture, "op")) == Counter(
+        {"MatMul": 2, "Add": 2, "ReLU": 1, "Sigmoid": 1, "BCE": 1}
+    )
+
+
+def test_unnamed_tensors_are_numbered_inputs_first():
+    t = notebook_graph()
+    picture = svg(t["L"])
+    assert "t1" in box_text(picture, "t1") and "3 × 8" in box_text(picture, "t1")  # W1 X
+    assert "1 × 8" in box_text(picture, "t2")  # W2 A1
+
+
+def test_tensor_boxes_show_the_shape():
+    picture = svg(notebook_graph()["L"])
+    assert box_text(picture, "W1") == ["W1", "3 × 4"]
+    assert box_text(picture, "L") == ["L", "scalar"]
+
+
+OUTLINES = {f"{SVG}{shape}" for shape in ("path", "polygon", "ellipse")}
+
+
+def test_parameters_data_and_intermediates_are_styled_apart():
+    picture = svg(notebook_graph()["L"])
+    assert sorted(names_in(picture, "parameter")) == ["W1", "W2", "b1", "b2"]
+    assert sorted(names_in(picture, "data")) == ["X", "Y"]
+    assert sorted(names_in(picture, "intermediate")) == ["A1", "L", "Yhat", "Z1", "Z2", "t1", "t2"]
+    fills = {kind: {shape.get("fill") for g in boxes(picture, kind) for shape in g if shape.tag in OUTLINES}
+             for kind in ("parameter", "data", "intermediate", "op")}
+    assert all(len(f) == 1 for f in fills.values()), fills
+    assert len(set().union(*fills.values())) == 4
+
+
+def test_values_shows_small_tensors_in_full_and_large_ones_summarised():
+    t = notebook_graph()
+    picture = svg(t["L"], values=True)
+    assert numbers(box_text(picture, "b2")[2]) == pytest.approx([t["b2"].item()], abs=5e-3)
+    W1 = t["W1"].data
+    assert numbers(box_text(picture, "W1")[2]) == pytest.approx([W1.min(), W1.mean(), W1.max()], rel=5e-3)
+
+
+def test_grads_shows_the_gradients_that_backward_kept():
+    t = notebook_graph()
+    t["A1"].retain_grad()
+    t["L"].backward()
+    picture = svg(t["L"], grads=True)
+    dW1 = t["W1"].grad
+    assert numbers(box_text(picture, "W1")[2].split(":")[1]) == pytest.approx([dW1.min(), dW1.mean(), dW1.max()], rel=5e-3)
+    assert box_text(picture, "A1")[2].startswith("dL/dA1: ")
+    assert len(box_text(picture, "Z1")) == 2  # no .grad kept: nothing to show
+
+
+def test_local_grads_labels_edges_in_the_notebooks_notation():
+    labels = edge_texts(svg(notebook_graph()["L"], local_grads=True))
+    for expected in [
+        "dYhat/dZ2 = (.) * dsigmoid(Z2) = (.) * Yhat (1 - Yhat)",
+        "dA1/dZ1 = (.) * drelu(Z1)",
+        "dt1/dW1 = (.) X^T",
+        "dt2/dW2 = (.) A1^T",
+        "dt2/dA1 = W2^T (.)",
+        "dZ1/db1 = (.)",
+        "dL/dYhat = (Yhat - Y) / (n Yhat (1 - Yhat))",
+    ]:
+        assert expected in labels
+
+
+def test_edges_into_constants_carry_no_local_gradient():
+    t = notebook_graph()
+    picture = svg(t["L"], local_grads=True)
+    dashed = [g for g in boxes(picture, "edge") if any(p.get("stroke-dasharray") for p in g)]
+    assert len(dashed) == 2  # X into MatMul, Y into BCE: the engine computes nothing along them
+    assert all(text_of(g) == [] for g in dashed)
+
+
+class Hypot(tg.Node):
+    """Z = sqrt(A^2 + B^2);  dL/dA = dL/dZ * A / Z,  dL/dB = dL/dZ * B / Z"""
+
+    def forward(self, A, B):
+        Z = (A * A + B * B) ** 0.5
+        self.save_for_backward(A, B, Z)
+        return Z
+
+    def local_grads(self, dZ):
+        A, B, Z = self.saved
+        return dZ * A / Z, dZ * B / Z
+
+
+class Undocumented(tg.Node):
+    def forward(self, A):
+        return 2 * A
+
+    def local_grads(self, dZ):
+        return (2 * dZ,)
+
+
+def test_a_users_node_gets_labels_from_its_docstring():
+    a = tg.Tensor([3.0], requires_grad=True, name="a")
+    b = tg.Tensor([4.0], requires_grad=True, name="b")
+    h = Hypot.apply(a, b)
+    h.name = "h"
+    assert {"dh/da = (.) * a / h", "dh/db = (.) * b / h"} <= set(edge_texts(svg(h, local_grads=True)))
+
+
+def test_a_node_without_formulas_gets_the_bare_derivative():
+    a = tg.Tensor([3.0], requires_grad=True, name="a")
+    out = Undocumented.apply(a)
+    out.name = "out"
+    assert "dout/da" in edge_texts(svg(out, local_grads=True))
+
+
+def test_backward_view_labels_each_arrow_with_the_gradient_it_carries():
+    labels = edge_texts(svg(notebook_graph()["L"], backward=True))
+    for expected in ["dL/dW1: 3 × 4", "dL/db1: 3 × 1", "dL/dZ1: 3 × 8", "dL/dYhat: 1 × 8", "dL/dt1: 3 × 8"]:
+        assert expected in labels
+
+
+def test_backward_view_arrows_point_against_the_forward_edges():
+    source = draw(notebook_graph()["L"], backward=True).source
+    edges = [line for line in source.splitlines() if "->" in line]
+    assert edges and all("dir=back" in line for line in edges)
+
+
+def test_backward_view_with_values_shows_the_gradient_values():
+    t = notebook_graph()
+    labels = edge_texts(svg(t["L"], backward=True, values=True))
+    t["L"].backward()
+    dW1 = t["W1"].grad
+    (label,) = [text for text in labels if text.startswith("dL/dW1:")]
+    assert numbers(label.split(":")[1]) == pytest.approx([dW1.min(), dW1.mean(), dW1.max()], rel=5e-3)
+
+
+def test_fan_out_shows_the_gradient_as_the_sum_of_contributions():
+    x = tg.Tensor(2.0, requires_grad=True, name="x")
+    y = x * x + 3 * x
+    y.name = "y"
+    picture = svg(y, backward=True, values=True)
+    assert "dL/dx = a + b + c" in box_text(picture, "x")
+    parts = {text.split(":")[0]: numbers(text.split(":")[-1])[0] for text in edge_texts(picture) if "dL/dx" in text}
+    assert set(parts) == {"a", "b", "c"}
+    assert sorted(parts.values()) == [2.0, 2.0, 3.0]  # x * x sends x twice, 3 x sends 3: dy/dx = 2x + 3
+
+
+def cluster_boxes(picture) -> dict[str, tuple[float, float, float, float]]:
+    """Each cluster's label and bounding box."""
+    result = {}
+    for g in boxes(picture, "cluster"):
+        points = [tuple(map(float, p.split(","))) for p in g.find("{http://www.w3.org/2000/svg}path").get("d")[1:].replace("C", " ").split()]
+        xs, ys = zip(*points)
+        result[text_of(g)[0]] = (min(xs), max(xs), min(ys), max(ys))
+    return result
+
+
+def position(picture, name: str) -> tuple[float, float]:
+    (box,) = [g for g in boxes(picture, "tensor") if text_of(g)[0] == name]
+    text = box.find("{http://www.w3.org/2000/svg}text")
+    return float(text.get("x")), float(text.get("y"))
+
+
+@pytest.mark.parametrize("by", ["mapping", "function"])
+def test_clusters_frame_each_layers_tensors(by):
+    t = notebook_graph()
+    layers = {"layer 1": [t["W1"], t["b1"], t["Z1"], t["A1"]], "layer 2": [t["W2"], t["b2"], t["Z2"], t["Yhat"]]}
+    clusters = layers if by == "mapping" else (lambda x: next((k for k, v in layers.items() if x in v), None))
+    picture = svg(t["L"], clusters=clusters)
+    frames = cluster_boxes(picture)
+    assert set(frames) == {"layer 1", "layer 2"}
+    for label, members in layers.items():
+        for tensor in members:
+            x, y = position(picture, tensor.name)
+            left, right, top, bottom = frames[label]
+            assert left < x < right and top < y < bottom, (tensor.name, label)
+    x, y = position(picture, "L")
+    assert not any(left < x < right and top < y < bottom for left, right, top, bottom in frames.values())
+
+
+def test_a_tensor_in_two_clusters_is_refused():
+    t = notebook_graph()
+    with pytest.raises(ValueError, match="'W1'.*two clusters"):
+        draw(t["L"], clusters={"a": [t["W1"]], "b": [t["W1"]]})
+
+
+def test_a_cluster_of_something_else_than_tensors_is_refused():
+    with pytest.raises(TypeError, match="cluster 'a' lists a str"):
+        draw(notebook_graph()["L"], clusters={"a": ["W1"]})
+
+
+def test_unknown_rankdir_is_refused():
+    with pytest.raises(ValueError, match="rankdir"):
+        draw(notebook_graph()["L"], rankdir="sideways")
+
+
+def test_rankdir_lays_the_graph_out_left_to_right_by_default():
+    picture = svg(notebook_graph()["L"])
+    assert position(picture, "X")[0] < position(picture, "Z1")[0] < position(picture, "L")[0]
+
+
+def snapshot(t: dict[str, tg.Tensor]) -> list:
+    """Everything drawing could disturb, by identity and by value."""
+    state = []
+    for name, tensor in t.items():
+        node = tensor.node
+        state.append((name, id(tensor.data), tensor.data.copy(), tensor.requires_grad, tensor.retains_grad,
+                      None if tensor.grad is None else (id(tensor.grad), tensor.grad.copy()),
+                      None if node is None else (node.saved if node.saved is None else tuple(map(id, node.saved)))))
+    return state
+
+
+def assert_same(before: list, after: list) -> None:
+    for b, a in zip(before, after, strict=True):
+        assert b[0] == a[0] and b[1] == a[1] and b[3:5] == a[3:5] and b[6] == a[6], b[0]
+        np.testing.assert_array_equal(b[2], a[2])
+        assert (b[5] is None) == (a[5] is None)
+        if b[5] is not None:
+            assert b[5][0] == a[5][0]
+            np.testing.assert_array_equal(b[5][1], a[5][1])
+
+
+@pytest.mark.parametrize("released", [False, True])
+def test_drawing_changes_neither_the_graph_nor_its_gradients(released):
+    t = notebook_graph()
+    t["Z1"].retain_grad()
+    t["L"].backward(retain_graph=not released)
+    before = snapshot(t)
+    for options in [{}, {"values": True, "grads": True}, {"local_grads": True, "backward": True, "values": True}]:
+        draw(t["L"], **options).pipe(format="svg")
+    assert_same(before, snapshot(t))
+
+
+def test_after_drawing_the_backward_pass_gives_the_same_gradients():
+    drawn, untouched = notebook_graph(), notebook_graph()
+    draw(drawn["L"], backward=True, local_grads=True)
+    drawn["L"].backward()
+    untouched["L"].backward()
+    for name in ("W1", "b1", "W2", "b2"):
+        np.testing.assert_array_equal(drawn[name].grad, untouched[name].grad)
+
+
+def test_names_with_quotes_angle_brackets_and_ampersands_are_shown_as_written():
+    tricky = ['say "hi"', "<b>bold</b>", "Tom & Jerry", "&lt;", "back\\slash", "it's"]
+    tensors = [tg.Tensor(np.ones((1, 1)), requires_grad=True, name=name) for name in tricky]
+    total = tensors[0]
+    for tensor in tensors[1:]:
+        total = total + tensor
+    total.name = '<L> & "loss"'
+    picture = svg(total, local_grads=True, backward=True)
+    assert set(names_in(picture, "tensor")) >= {*tricky, '<L> & "loss"'}
+    assert "d<L> & \"loss\"/dit's = (.)\ndL/dit's: 1 × 1" in edge_texts(picture)
+    assert "dt4/dback\\slash = (.)\ndL/dback\\slash: 1 × 1" in edge_texts(picture)
+
+
+def test_a_graph_of_ten_thousand_nodes_is_summarised_quickly():
+    x = tg.Tensor(np.ones((2, 2)), requires_grad=True, name="x")
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    start = time.perf_counter()
+    picture = svg(y, max_nodes=200, backward=True)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 60, f"took {elapsed:.1f} s"
+    drawn_tensors, drawn_ops = len(boxes(picture, "tensor")), len(boxes(picture, "op"))
+    assert drawn_tensors + drawn_ops <= 200
+    (note,) = [" ".join(text_of(g)) for g in boxes(picture, "hidden")]
+    hidden_tensors, hidden_ops, shown, limit = numbers(note.replace(",", ""))
+    assert hidden_tensors + drawn_tensors == 20_001  # x, 10,000 products and 10,000 constants
+    assert hidden_ops + drawn_ops == 10_000
+    assert shown == limit == 200
+
+
+def test_the_default_limit_keeps_a_long_chain_drawable():
+    y = tg.Tensor(1.0, requires_grad=True, name="x")
+    for _ in range(100_000):
+        y = y + 1.0
+    picture = draw(y)
+    assert picture.source.count("class=op") <= tg.viz.MAX_NODES
+
+
+def test_a_small_graph_has_no_summary_note():
+    assert boxes(svg(notebook_graph()["L"]), "hidden") == []
+
+
+def test_tensor_draw_returns_a_picture_that_displays_in_jupyter():
+    bundle = notebook_graph()["L"].draw(local_grads=True)._repr_mimebundle_()
+    picture = parse_svg(bundle["image/svg+xml"])
+    assert "MatMul" in names_in(picture, "op")
+
+
+def test_draw_refuses_something_that_is_not_a_tensor():
+    with pytest.raises(TypeError, match="expected a Tensor, not ndarray"):
+        draw(np.ones(3))
+
+
+def test_importing_tinygraph_does_not_import_graphviz():
+    code = "import sys, tinygraph, tinygraph.viz; print('graphviz' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_without_the_graphviz_package_the_error_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    with pytest.raises(ImportError, match="pip install graphviz"):
+        draw(notebook_graph()["L"])

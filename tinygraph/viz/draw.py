@@ -1,0 +1,184 @@
+"""draw(): a picture of everything that produced a tensor, in the lecture's views."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from tinygraph.tensor import Tensor
+from tinygraph.viz.labels import kind, local_gradient_label, shape_text, summary
+from tinygraph.viz.replay import Replay, replay_backward
+from tinygraph.viz.scene import Clusters, Line, Scene, build
+from tinygraph.viz.walk import MAX_NODES, Edge, Walk, walk
+
+# Fill and border of each kind of box; an operation's box is amber.
+PALETTE = {
+    "parameter": ("#dbeafe", "#1d4ed8"),
+    "data": ("#f1f5f9", "#64748b"),
+    "intermediate": ("#ffffff", "#334155"),
+}
+OP_FILL, OP_BORDER = "#fef3c7", "#b45309"
+LOCAL_GRAD = "#7c2d12"  # the formulas on the edges
+GRADIENT = "#dc2626"  # gradients flowing backwards
+NO_GRADIENT = "#cbd5e1"  # edges into constants: the engine sends nothing along them
+AUTOMATIC_NAME = "#64748b"  # t1, t2, ... for tensors without a name
+# The step-through's highlights: the node at work, what it receives, what is complete.
+APPLYING, RECEIVED, COMPLETED = "#fdba74", "#2563eb", "#15803d"
+FUTURE = "#e2e8f0"  # arrows the backward pass has not reached yet
+
+
+def draw(
+    root: Tensor,
+    *,
+    values: bool = False,
+    grads: bool = False,
+    local_grads: bool = False,
+    backward: bool = False,
+    clusters: Clusters | None = None,
+    rankdir: str = "LR",
+    max_nodes: int = MAX_NODES,
+) -> Any:
+    """A graphviz.Digraph of everything that produced `root`; it displays itself in Jupyter.
+
+    One box per tensor (its name and shape) and one per operation (its op, e.g.
+    MatMul). Parameters (leaves that require a gradient) are blue, data
+    (constants) grey, intermediate tensors white, operations amber.
+
+    values       a line per tensor: its values when few, else min, mean and max
+    grads        a line per tensor that holds a `.grad`: leaves after backward(),
+                 and intermediates on which retain_grad() was called
+    local_grads  each edge labelled with the local gradient the backward pass
+                 multiplies along it, e.g. `dZ1/dW1 = (.) X^T`, (.) being dL/dZ1
+    backward     the arrows point backwards and carry each gradient's name and shape
+                 (and summary, with values=True), from a replay of the backward pass
+                 on a copy of the graph; where a tensor feeds several operations its
+                 box shows the sum, `dL/dA1 = a + b`
+    clusters     {"layer 1": [W1, b1, Z1, A1], ...}, or a function from a tensor to
+                 its cluster's label (or None): each cluster is drawn in a frame
+    rankdir      "LR" (left to right, the default), "TB", "RL" or "BT"
+    max_nodes    past this many boxes only the ones nearest `root` are drawn, and
+                 a note says how many were left out
+
+    Drawing changes nothing: not the graph, not a gradient, not a saved array.
+    """
+    scene = forward_scene(walk(root, max_nodes), values, grads)
+    if local_grads:
+        add_local_grads(scene)
+    if backward:
+        add_backward(scene, replay_backward(root), values)
+    return build(scene, rankdir, clusters)
+
+
+def forward_scene(graph: Walk, values: bool = False, grads: bool = False) -> Scene:
+    """Every tensor and operation with its name and shape, styled by kind."""
+    scene = Scene(graph)
+    for tensor in graph.tensors:
+        key = scene.tensor_id(tensor)
+        fill, border = PALETTE[kind(tensor)]
+        scene.style(key, shape="box", style="rounded,filled", fillcolor=fill, color=border)
+        scene.style(key, **{"class": f"tensor {kind(tensor)}"})
+        if tensor is graph.root:
+            scene.style(key, penwidth="2")
+        scene.add_line(key, Line(graph.name(tensor), bold=True, color=None if tensor.name else AUTOMATIC_NAME))
+        scene.add_line(key, Line(shape_text(tensor.shape), size=10))
+        if values:
+            scene.add_line(key, Line(summary(tensor.data), size=9))
+        if grads and tensor.grad is not None:
+            scene.add_line(key, Line(f"dL/d{graph.name(tensor)}: {summary(tensor.grad)}", size=9, color=GRADIENT))
+        if tensor.node is not None:
+            scene.style(scene.op_id(tensor), shape="ellipse", style="filled", fillcolor=OP_FILL, color=OP_BORDER)
+            scene.style(scene.op_id(tensor), fontsize="11", **{"class": "op"})
+    return scene
+
+
+def carries_gradient(edge: Edge) -> bool:
+    """Whether the engine sends a gradient along `edge` (never into a constant)."""
+    return edge.target.node.needs_grad[edge.position]
+
+
+def add_local_grads(scene: Scene) -> None:
+    """Label each edge with the local gradient applied along it; edges into constants are faint."""
+    for edge in scene.walk.edges:
+        key = scene.input_edge_id(edge)
+        if carries_gradient(edge):
+            scene.add_line(key, Line(local_gradient_label(edge.target, edge.position, scene.walk.name), color=LOCAL_GRAD))
+        else:
+            scene.style(key, style="dashed", color=NO_GRADIENT)
+
+
+def contribution_letters(graph: Walk, tensor: Tensor) -> dict[Edge, str]:
+    """`a`, `b`, ... for each gradient-carrying edge out of a tensor that feeds several operations."""
+    edges = [e for e in graph.consumers(tensor) if carries_gradient(e)]
+    return {e: chr(ord("a") + i) for i, e in enumerate(edges)} if len(edges) > 1 else {}
+
+
+def gradient_line(name: str, gradient: Any, values: bool) -> Line:
+    detail = summary(gradient) if values else shape_text(tuple(gradient.shape))
+    return Line(f"{name}: {detail}", size=10, color=GRADIENT)
+
+
+def completion_steps(graph: Walk, replay: Replay) -> dict[int, int]:
+    """For each tensor the engine reached, the step after which its gradient is complete.
+
+    That is the last step that sent it a contribution (-1 for the root, whose
+    gradient is given): from then on, the sum of all contributions is known.
+    """
+    done = {id(graph.root): -1}
+    for index, step in enumerate(replay.steps):
+        for tensor, gradient in zip(step.tensor.node.inputs, step.input_grads):
+            if gradient is not None:
+                done[id(tensor)] = index
+    return done
+
+
+def add_backward(scene: Scene, replay: Replay, values: bool = False, current: int | None = None) -> None:
+    """Turn the arrows around and label each with the gradient that flows along it.
+
+    With `current`, the scene is frame `current` of the step-through instead: the
+    node applying its local gradient at that step is highlighted, with the
+    gradient it receives (blue) and those it produces (red, thick); later
+    gradients are written in the background colour, so that every frame has the
+    same text and hence the same layout.
+    """
+    graph = scene.walk
+    step_of = {id(step.tensor): index for index, step in enumerate(replay.steps)}
+    complete = completion_steps(graph, replay)
+    now = len(replay.steps) if current is None else current
+
+    def paint(key: str, at: int, line: Line) -> None:
+        """Give arrow `key` its gradient `line`, known from step `at` on (hidden before)."""
+        scene.style(key, dir="back")
+        if at > now:
+            line = replace(line, color="#ffffff")
+            scene.style(key, color=FUTURE)
+        else:
+            scene.style(key, color=GRADIENT, fontcolor=GRADIENT)
+        scene.add_line(key, line)
+
+    for tensor in graph.tensors:
+        name = f"dL/d{graph.name(tensor)}"
+        letters = contribution_letters(graph, tensor)
+        total = " + ".join(letters.values()) if letters else "1" if tensor is graph.root else None
+        if total is not None and id(tensor) in complete:
+            key, at = scene.tensor_id(tensor), complete[id(tensor)]
+            hidden = scene.attrs[key]["fillcolor"]
+            scene.add_line(key, Line(f"{name} = {total}", size=10, color=GRADIENT if at <= now else hidden))
+            if at == now:
+                scene.style(key, color=COMPLETED, penwidth="3")
+        for edge in graph.consumers(tensor):
+            key = scene.input_edge_id(edge)
+            step = step_of.get(id(edge.target))
+            contribution = None if step is None else replay.steps[step].input_grads[edge.position]
+            if contribution is None:  # into a constant, or off every path to the root
+                scene.style(key, dir="back", style="dashed", color=NO_GRADIENT)
+                continue
+            prefix = f"{letters[edge]}: " if edge in letters else ""
+            paint(key, step, gradient_line(prefix + name, contribution, values))
+            if step == now:
+                scene.style(key, penwidth="3")
+        if tensor.node is not None and id(tensor) in replay.grads:
+            key = scene.output_edge_id(tensor)
+            paint(key, complete[id(tensor)], gradient_line(name, replay.grads[id(tensor)], values))
+            if step_of[id(tensor)] == now:
+                scene.style(key, color=RECEIVED, fontcolor=RECEIVED, penwidth="3")
+                scene.style(scene.op_id(tensor), fillcolor=APPLYING, penwidth="3")

@@ -1,0 +1,155 @@
+"""A picture before Graphviz sees it: the text and style of every box and arrow.
+
+The views (forward, local gradients, backward, each step of the step-through)
+fill in a Scene; build() turns it into a graphviz.Digraph. Keeping the two apart
+lets the step-through restyle the same scene frame by frame: only colours change
+between frames, never the text, so Graphviz lays every frame out identically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinygraph.tensor import Tensor
+from tinygraph.viz.labels import escape
+from tinygraph.viz.render import require_graphviz
+from tinygraph.viz.walk import Edge, Walk
+
+# A layer's tensors by the cluster's label, or a function naming each tensor's cluster (or None).
+Clusters = Mapping[str, Iterable[Tensor]] | Callable[[Tensor], str | None]
+
+RANKDIRS = ("LR", "RL", "TB", "BT")
+FONT = "Helvetica"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of text in a box or beside an arrow."""
+
+    text: str
+    bold: bool = False
+    size: int | None = None
+    color: str | None = None
+
+    def html(self) -> str:
+        content = escape(self.text)
+        if self.bold:
+            content = f"<B>{content}</B>"
+        font = (f' POINT-SIZE="{self.size}"' if self.size else "") + (f' COLOR="{self.color}"' if self.color else "")
+        return f"<FONT{font}>{content}</FONT>" if font else content
+
+
+@dataclass
+class Scene:
+    """Lines and Graphviz attributes, keyed by the ids that tensor_id() and friends give."""
+
+    walk: Walk
+    lines: dict[str, list[Line]] = field(default_factory=dict)
+    attrs: dict[str, dict[str, str]] = field(default_factory=dict)
+    title: str | None = None
+
+    def tensor_id(self, tensor: Tensor) -> str:
+        return f"t{self.walk.position[id(tensor)]}"
+
+    def op_id(self, output: Tensor) -> str:
+        """The box of the operation that produced `output`."""
+        return f"op{self.walk.position[id(output)]}"
+
+    def input_edge_id(self, edge: Edge) -> str:
+        """The arrow that carries `edge.source` into its operation."""
+        return f"e{self.walk.position[id(edge.target)]}.{edge.position}"
+
+    def output_edge_id(self, output: Tensor) -> str:
+        """The arrow from an operation to the tensor it produced."""
+        return f"o{self.walk.position[id(output)]}"
+
+    def style(self, key: str, **attrs: str) -> None:
+        self.attrs.setdefault(key, {}).update(attrs)
+
+    def add_line(self, key: str, line: Line) -> None:
+        self.lines.setdefault(key, []).append(line)
+
+
+def html_label(lines: list[Line]) -> str:
+    return "<" + "<BR/>".join(line.html() for line in lines) + ">"
+
+
+def build(scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None) -> Any:
+    """The graphviz.Digraph that shows `scene`."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"draw: rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
+    graphviz = require_graphviz()
+    walk = scene.walk
+    graph = graphviz.Digraph("tinygraph")
+    graph.attr(rankdir=rankdir, fontname=FONT, nodesep="0.3", ranksep="0.4")
+    if scene.title:
+        graph.attr(label=scene.title, labelloc="t", fontsize="16")
+    graph.attr("node", fontname=FONT, fontsize="12")
+    graph.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.7")
+
+    def node(into: Any, key: str, label: str) -> None:
+        into.node(key, label, **scene.attrs.get(key, {}))
+
+    def add_boxes(into: Any, tensors: list[Tensor]) -> None:
+        for tensor in tensors:
+            node(into, scene.tensor_id(tensor), html_label(scene.lines.get(scene.tensor_id(tensor), [])))
+            if tensor.node is not None:
+                node(into, scene.op_id(tensor), html_label([Line(tensor.node.name)]))
+
+    groups = group(walk, clusters)
+    add_boxes(graph, groups.pop(None, []))
+    for number, (name, members) in enumerate(groups.items()):
+        if not members:
+            continue
+        with graph.subgraph(name=f"cluster_{number}") as cluster:
+            cluster.attr(label=html_label([Line(name, bold=True)]), style="rounded,dashed", color="#94a3b8")
+            add_boxes(cluster, members)
+
+    def edge(key: str, tail: str, head: str) -> None:
+        label = scene.lines.get(key)
+        graph.edge(tail, head, html_label(label) if label else None, **scene.attrs.get(key, {}))
+
+    for tensor in walk.tensors:
+        if tensor.node is not None:
+            edge(scene.output_edge_id(tensor), scene.op_id(tensor), scene.tensor_id(tensor))
+    for e in walk.edges:
+        edge(scene.input_edge_id(e), scene.tensor_id(e.source), scene.op_id(e.target))
+    if walk.cut:
+        note = (
+            f"… {walk.hidden_tensors:,} more tensors and {walk.hidden_ops:,} more operations not drawn: "
+            f"only the {walk.max_nodes:,} boxes nearest the output are (max_nodes={walk.max_nodes})"
+        )
+        graph.node("hidden", html_label([Line(note)]), shape="note", color="#94a3b8", fontcolor="#475569", **{"class": "hidden"})
+        for output in walk.cut:
+            graph.edge("hidden", scene.op_id(output), style="dashed", color="#94a3b8")
+    return graph
+
+
+def group(walk: Walk, clusters: Clusters | None) -> dict[str | None, list[Tensor]]:
+    """The drawn tensors by cluster label (None: in no cluster), in drawing order."""
+    if clusters is None:
+        label_of: dict[int, str] = {}
+    elif isinstance(clusters, Mapping):
+        label_of = {}
+        for label, members in clusters.items():
+            for tensor in members:
+                if not isinstance(tensor, Tensor):
+                    raise TypeError(f"draw: cluster {label!r} lists a {type(tensor).__name__}, not a Tensor")
+                if tensor not in walk:
+                    raise ValueError(f"draw: cluster {label!r} lists {tensor!r}, which is not in the picture")
+                if label_of.setdefault(id(tensor), label) != label:
+                    raise ValueError(
+                        f"draw: {tensor!r} is in two clusters, {label_of[id(tensor)]!r} and {label!r}"
+                    )
+    elif callable(clusters):
+        label_of = {id(t): label for t in walk.tensors if (label := clusters(t)) is not None}
+    else:
+        raise TypeError(f"draw: clusters must be a mapping or a function, not {type(clusters).__name__}")
+    groups: dict[str | None, list[Tensor]] = {None: []}
+    if isinstance(clusters, Mapping):
+        groups.update((label, []) for label in clusters)
+    for tensor in walk.tensors:
+        groups.setdefault(label_of.get(id(tensor)), []).append(tensor)
+    return groups
