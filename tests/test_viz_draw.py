@@ -9,7 +9,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from test_viz_support import SVG, boxes, edge_texts, notebook_graph, numbers, parse_svg, text_of
+from test_viz_support import SVG, Undocumented, assert_same, boxes, edge_texts, notebook_graph, numbers, parse_svg, snapshot, text_of
 
 import tinygraph as tg
 from tinygraph.viz import draw
@@ -125,14 +125,6 @@ class Hypot(tg.Node):
         return dZ * A / Z, dZ * B / Z
 
 
-class Undocumented(tg.Node):
-    def forward(self, A):
-        return 2 * A
-
-    def local_grads(self, dZ):
-        return (2 * dZ,)
-
-
 def test_a_users_node_gets_labels_from_its_docstring():
     a = tg.Tensor([3.0], requires_grad=True, name="a")
     b = tg.Tensor([4.0], requires_grad=True, name="b")
@@ -232,27 +224,6 @@ def test_unknown_rankdir_is_refused():
 def test_rankdir_lays_the_graph_out_left_to_right_by_default():
     picture = svg(notebook_graph()["L"])
     assert position(picture, "X")[0] < position(picture, "Z1")[0] < position(picture, "L")[0]
-
-
-def snapshot(t: dict[str, tg.Tensor]) -> list:
-    """Everything drawing could disturb, by identity and by value."""
-    state = []
-    for name, tensor in t.items():
-        node = tensor.node
-        state.append((name, id(tensor.data), tensor.data.copy(), tensor.requires_grad, tensor.retains_grad,
-                      None if tensor.grad is None else (id(tensor.grad), tensor.grad.copy()),
-                      None if node is None else (node.saved if node.saved is None else tuple(map(id, node.saved)))))
-    return state
-
-
-def assert_same(before: list, after: list) -> None:
-    for b, a in zip(before, after, strict=True):
-        assert b[0] == a[0] and b[1] == a[1] and b[3:5] == a[3:5] and b[6] == a[6], b[0]
-        np.testing.assert_array_equal(b[2], a[2])
-        assert (b[5] is None) == (a[5] is None)
-        if b[5] is not None:
-            assert b[5][0] == a[5][0]
-            np.testing.assert_array_equal(b[5][1], a[5][1])
 
 
 @pytest.mark.parametrize("released", [False, True])

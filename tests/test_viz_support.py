@@ -56,3 +56,33 @@ def edge_texts(svg_root: ET.Element) -> list[str]:
 
 def numbers(text: str) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)]
+
+
+class Undocumented(tg.Node):
+    # Deliberately without a docstring, so without formulas to read.
+    def forward(self, A):
+        return 2 * A
+
+    def local_grads(self, dZ):
+        return (2 * dZ,)
+
+
+def snapshot(tensors: dict[str, tg.Tensor]) -> dict[str, dict]:
+    """Everything drawing could disturb: each tensor's arrays (identity and values), flags and saved arrays."""
+    return {
+        name: {
+            "data": (id(t.data), t.data.copy()),
+            "flags": (t.requires_grad, t.retains_grad),
+            "grad": None if t.grad is None else (id(t.grad), t.grad.copy()),
+            "saved": None if t.node is None or t.node.saved is None else tuple(map(id, t.node.saved)),
+            "released": t.node is not None and t.node.saved is None,
+        }
+        for name, t in tensors.items()
+    }
+
+
+def assert_same(before: dict[str, dict], after: dict[str, dict]) -> None:
+    assert before.keys() == after.keys()
+    for name, fields in before.items():
+        for field, value in fields.items():
+            np.testing.assert_equal(after[name][field], value, err_msg=f"{name}: {field} changed")

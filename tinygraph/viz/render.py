@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -37,7 +37,9 @@ def require_graphviz() -> ModuleType:
 def write_atomically(path: Path, content: bytes) -> None:
     """Write `content` to `path` through a temporary file, so no reader sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    # os.open with mode 0o666 lets the umask decide the permissions, as for any new file.
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)

@@ -1,0 +1,101 @@
+"""render(): the format follows the suffix, files are whole or absent, and a missing `dot` is explained."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+from test_viz_support import boxes, notebook_graph, parse_svg
+
+from tinygraph.viz import GraphvizNotFoundError, draw, render, step_through
+
+graphviz = pytest.importorskip("graphviz")
+
+
+@pytest.fixture
+def picture():
+    return draw(notebook_graph()["L"], local_grads=True)
+
+
+def test_svg_is_valid_xml_with_the_graphs_boxes(picture, tmp_path):
+    path = render(picture, tmp_path / "graph.svg")
+    assert len(boxes(parse_svg(path.read_bytes()), "op")) == 7
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".png", b"\x89PNG\r\n\x1a\n"), (".pdf", b"%PDF-")])
+def test_png_and_pdf_are_chosen_by_the_suffix(picture, tmp_path, suffix, magic):
+    assert render(picture, tmp_path / f"graph{suffix}").read_bytes().startswith(magic)
+
+
+@pytest.mark.parametrize("suffix", [".dot", ".gv"])
+def test_dot_source_is_written_as_is(picture, tmp_path, suffix):
+    assert render(picture, tmp_path / f"graph{suffix}").read_text() == picture.source
+
+
+def test_the_suffix_is_case_insensitive(picture, tmp_path):
+    assert render(picture, tmp_path / "graph.SVG").read_bytes().startswith(b"<?xml")
+
+
+def test_an_unknown_suffix_is_refused_naming_the_path(picture, tmp_path):
+    with pytest.raises(ValueError, match=r"graph\.jpg.*\.svg"):
+        render(picture, tmp_path / "graph.jpg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_folders_are_created(picture, tmp_path):
+    assert render(picture, tmp_path / "a" / "b" / "graph.svg").is_file()
+
+
+def test_new_files_get_the_usual_permissions(picture, tmp_path):
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = stat.S_IMODE(render(picture, tmp_path / "graph.svg").stat().st_mode)
+    assert mode == 0o666 & ~umask
+
+
+def test_a_failed_render_leaves_neither_a_file_nor_a_temporary(picture, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise graphviz.CalledProcessError(1, ["dot"])
+
+    monkeypatch.setattr(type(picture), "pipe", broken)
+    with pytest.raises(graphviz.CalledProcessError):
+        render(picture, tmp_path / "graph.svg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_file_is_replaced_whole(picture, tmp_path):
+    path = tmp_path / "graph.svg"
+    path.write_text("old")
+    render(picture, path)
+    parse_svg(path.read_bytes())
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
+
+
+@pytest.fixture
+def no_dot(monkeypatch, tmp_path):
+    """A PATH on which Graphviz's dot program cannot be found."""
+    empty = tmp_path / "empty-path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+
+def test_without_dot_the_source_is_written_and_the_error_says_how_to_render_it(picture, tmp_path, no_dot):
+    with pytest.raises(GraphvizNotFoundError) as error:
+        render(picture, tmp_path / "graph.svg")
+    message = str(error.value)
+    assert f"dot -Tsvg {tmp_path / 'graph.dot'} -o {tmp_path / 'graph.svg'}" in message
+    assert "apt install graphviz" in message
+    assert (tmp_path / "graph.dot").read_text() == picture.source
+    assert not (tmp_path / "graph.svg").exists()
+
+
+def test_without_dot_the_dot_source_still_renders(picture, tmp_path, no_dot):
+    assert render(picture, tmp_path / "graph.dot").read_text() == picture.source
+
+
+def test_without_dot_the_step_through_writes_its_frames_sources(tmp_path, no_dot):
+    with pytest.raises(GraphvizNotFoundError, match="dot -Tsvg"):
+        step_through(notebook_graph()["L"], tmp_path / "steps")
+    frames = sorted(p.name for p in (tmp_path / "steps").iterdir())
+    assert frames == [f"step-{k}.dot" for k in range(1, 8)]
