@@ -154,6 +154,21 @@ class MLP:
                 A = steps[f"A{layer}_dropout"] = named(A * self.dropout_mask(A.shape, layer), f"A{layer}_dropout")
         return steps
 
+    def layer_of(self, steps: Mapping[str, tg.Tensor]) -> Callable[[tg.Tensor], str | None]:
+        """For tg.draw(clusters=...): names each tensor's layer, "layer 1" for W1, b1, W1 A0, Z1, A1, ...
+
+        `steps` is what forward_steps returned for the drawn graph; tensors outside
+        the layers (X, labels, the loss) get None and are drawn outside every frame.
+        """
+        labels = {}
+        for layer in range(1, self.depth + 1):
+            own = [steps[name] for name in (f"Z{layer}", f"A{layer}", f"A{layer}_dropout") if name in steps]
+            # Each step's node inputs are of its own layer too: W A before the bias, b, the mask.
+            inputs = [t for step in own if step.node is not None for t in step.node.inputs]
+            for tensor in [self.params[f"W{layer}"], self.params[f"b{layer}"], *own, *inputs]:
+                labels[id(tensor)] = f"layer {layer}"
+        return lambda tensor: labels.get(id(tensor))
+
     def forward(self, X: Any, training: bool = False) -> tg.Tensor:
         """The logits ZL (1 x n or K x n)."""
         return self.forward_steps(X, training)[f"Z{self.depth}"]
@@ -166,7 +181,10 @@ class MLP:
     def loss(self, X: Any, Y: Any, training: bool = False) -> tg.Tensor:
         """L: mean binary cross-entropy of sigmoid(ZL) for 0/1 labels Y (1 x n), or softmax
         cross-entropy of ZL for class labels 0..K-1 (1 x n or n)."""
-        Z = self.forward(X, training)
+        return self.loss_from_logits(self.forward(X, training), Y)
+
+    def loss_from_logits(self, Z: tg.Tensor, Y: Any) -> tg.Tensor:
+        """The loss of logits Z from forward (or from forward_steps, to draw the graph with its layers)."""
         Y = self.as_labels(Y, n=Z.shape[1])
         if self.output == "sigmoid":
             return named(tg.binary_cross_entropy_with_logits(Z, Y), "L")

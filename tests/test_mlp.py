@@ -77,6 +77,26 @@ def test_a_net_without_hidden_layers_is_logistic_regression():
     np.testing.assert_allclose(model.forward(X).numpy(), W1 @ X + b1, rtol=1e-12)
 
 
+def test_layer_of_puts_each_layers_parameters_and_intermediates_in_its_cluster():
+    model = MLP([3, 4, 4, 1], dropout=0.5)
+    steps = model.forward_steps(X, training=True)
+    layer_of = model.layer_of(steps)
+    product, b2 = steps["Z2"].node.inputs  # W2 A1_dropout, before the bias
+    mask = steps["A2_dropout"].node.inputs[1]
+    assert {layer_of(t) for t in (model.params["W2"], b2, product, steps["Z2"], steps["A2"], mask)} == {"layer 2"}
+    assert layer_of(steps["A1_dropout"]) == "layer 1" and layer_of(steps["Z3"]) == "layer 3"
+    assert layer_of(steps["Z1"].node.inputs[0].node.inputs[1]) is None  # X belongs to no layer
+
+
+def test_a_deep_nets_picture_has_one_frame_per_layer():
+    pytest.importorskip("graphviz")
+    model = MLP([3, 4, 4, 4, 4, 4, 1])
+    steps = model.forward_steps(X)
+    L = model.loss_from_logits(steps[f"Z{model.depth}"], Y)
+    picture = L.draw(clusters=model.layer_of(steps))
+    assert picture.source.count("subgraph cluster_") == model.depth
+
+
 # ---- outputs: binary and K classes ----------------------------------------------------
 def test_binary_predictions_are_one_where_yhat_exceeds_the_threshold():
     model = MLP([3, 4, 1], init="he", seed=3)
