@@ -1,0 +1,69 @@
+"""The lecture's pictures of the notebook's classifier, for `tinygraph graph` and `tinygraph train`.
+
+    forward.svg           the graph: W1, b1, Z1, A1, W2, b2, Z2, Yhat, L and their operations
+    local_grads.svg       each edge labelled with its local gradient, e.g. dYhat/dZ2 = (.) * Yhat (1 - Yhat)
+    backward.svg          the gradients flowing back along the edges, with their shapes
+    step-through/         the backward pass frame by frame: step-1.svg, ... and step-through.html
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import tinygraph as tg
+from tinygraph.engine import topological_order
+from models.classifier import Classifier
+
+# A tiny input: the pictures are about the graph, and small arrays keep the labels short.
+TINY = {"nx": 2, "nh": 3, "n": 4}
+
+# The notebook's two layers, framed in the pictures.
+LAYERS = {"hidden layer (ReLU)": ("W1", "b1", "Z1", "A1"), "output layer (sigmoid)": ("W2", "b2", "Z2", "Yhat")}
+
+
+def layers(loss: tg.Tensor) -> dict[str, list[tg.Tensor]]:
+    """The tensors of each layer, with the unnamed products W1 X and W2 A1 that feed Z1 and Z2."""
+    members: dict[str, list[tg.Tensor]] = {layer: [] for layer in LAYERS}
+    for tensor in topological_order(loss):
+        layer = next((layer for layer, names in LAYERS.items() if tensor.name in names), None)
+        if layer is not None:
+            members[layer].append(tensor)
+            inputs = tensor.node.inputs if tensor.node is not None else ()
+            members[layer].extend(t for t in inputs if t.name is None and t.requires_grad)
+    return members
+
+
+def notebook_loss(model: Classifier, X: Any, Y: Any) -> tg.Tensor:
+    """L for `model` on the examples X (nx x n) and labels Y (1 x n), every tensor named as in the notebook."""
+    return model.loss(model.as_input(X), model.as_labels(Y, np.shape(X)[1]))
+
+
+def tiny_example(seed: int = 0) -> tg.Tensor:
+    """The notebook's untrained classifier on a tiny random input (nx=2, nh=3, n=4)."""
+    rng = np.random.default_rng(seed)
+    model = Classifier.initialize(TINY["nx"], TINY["nh"], seed=seed + 1)
+    X = rng.normal(size=(TINY["nx"], TINY["n"]))
+    return notebook_loss(model, X, (X[:1] > 0).astype(float))
+
+
+def write_graph_views(out_dir: Path, loss: tg.Tensor | None = None) -> list[Path]:
+    """forward.svg, local_grads.svg, backward.svg and step-through/ in `out_dir`; returns what was written."""
+    from tinygraph.viz import draw, render, step_through
+
+    loss = tiny_example() if loss is None else loss
+    views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
+    written = [render(draw(loss, clusters=layers(loss), **options), out_dir / f"{name}.svg") for name, options in views.items()]
+    written.append(step_through(loss, out_dir / "step-through", clusters=layers(loss)))
+    return written
+
+
+def write_trained_graph(path: Path, model: Classifier, X: Any, Y: Any) -> Path:
+    """The trained model's graph, with a summary of each parameter, on the first few examples of X."""
+    from tinygraph.viz import draw, render
+
+    n = min(TINY["n"], np.shape(X)[1])
+    loss = notebook_loss(model, np.asarray(X)[:, :n], np.asarray(Y)[:, :n])
+    return render(draw(loss, values=True, clusters=layers(loss)), path)

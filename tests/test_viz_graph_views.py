@@ -1,0 +1,76 @@
+"""models.graph_views: the notebook's classifier drawn in the lecture's four views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_viz_support import boxes, edge_texts, numbers, parse_svg, text_of
+
+from models.classifier import Classifier
+from models.graph_views import LAYERS, layers, tiny_example, write_graph_views, write_trained_graph
+
+pytest.importorskip("graphviz")
+NOTEBOOK_NAMES = {"X", "Y", "W1", "b1", "Z1", "A1", "W2", "b2", "Z2", "Yhat", "L"}
+
+
+@pytest.fixture(scope="module")
+def views(tmp_path_factory):
+    out = tmp_path_factory.mktemp("graph")
+    return out, write_graph_views(out)
+
+
+def svg_of(path):
+    return parse_svg(path.read_bytes())
+
+
+def tensor_names(svg) -> set[str]:
+    return {text_of(g)[0] for g in boxes(svg, "tensor")}
+
+
+def test_the_four_views_are_written(views):
+    out, written = views
+    assert [p.relative_to(out).as_posix() for p in written] == [
+        "forward.svg", "local_grads.svg", "backward.svg", "step-through/step-through.html"
+    ]  # fmt: skip
+    assert len(list((out / "step-through").glob("step-*.svg"))) == 7
+
+
+@pytest.mark.parametrize("view", ["forward", "local_grads", "backward"])
+def test_every_view_shows_the_notebooks_tensors(views, view):
+    out, _ = views
+    assert tensor_names(svg_of(out / f"{view}.svg")) == NOTEBOOK_NAMES | {"t1", "t2"}
+
+
+def test_the_layers_are_framed(views):
+    out, _ = views
+    assert {text_of(g)[0] for g in boxes(svg_of(out / "forward.svg"), "cluster")} == set(LAYERS)
+
+
+def test_each_layer_holds_its_named_tensors_and_its_product():
+    members = {layer: {t.name for t in tensors} for layer, tensors in layers(tiny_example()).items()}
+    assert members == {layer: {*names, None} for layer, names in LAYERS.items()}
+
+
+def test_the_local_gradient_view_has_the_lectures_formulas(views):
+    out, _ = views
+    labels = edge_texts(svg_of(out / "local_grads.svg"))
+    assert "dYhat/dZ2 = (.) * dsigmoid(Z2) = (.) * Yhat (1 - Yhat)" in labels
+    assert "dA1/dZ1 = (.) * drelu(Z1)" in labels
+
+
+def test_the_backward_view_carries_the_parameters_gradients(views):
+    out, _ = views
+    labels = edge_texts(svg_of(out / "backward.svg"))
+    assert {"dL/dW1: 3 × 2", "dL/db1: 3 × 1", "dL/dW2: 1 × 3", "dL/db2: 1 × 1"} <= set(labels)
+
+
+def test_the_trained_graph_summarises_the_trained_parameters(tmp_path):
+    model = Classifier.initialize(2, 5, seed=3)
+    X, Y = np.random.default_rng(0).normal(size=(2, 30)), np.ones((1, 30))
+    svg = svg_of(write_trained_graph(tmp_path / "graph.svg", model, X, Y))
+    (W1,) = [text_of(g) for g in boxes(svg, "tensor") if text_of(g)[0] == "W1"]
+    W = model.W1.numpy()
+    assert W1[1] == "5 × 2"
+    assert numbers(W1[2]) == pytest.approx([W.min(), W.mean(), W.max()], rel=5e-3)
+    (X_box,) = [text_of(g) for g in boxes(svg, "tensor") if text_of(g)[0] == "X"]
+    assert X_box[1] == "2 × 4"  # the first few examples only
