@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinygraph.tensor import Tensor
 from tinygraph.viz.labels import kind, local_gradient_label, shape_text, summary
 from tinygraph.viz.replay import Replay, replay_backward
 from tinygraph.viz.scene import Clusters, Line, Scene, build
 from tinygraph.viz.walk import MAX_NODES, Edge, Walk, walk
+
+if TYPE_CHECKING:
+    import graphviz
 
 # Fill and border of each kind of box; an operation's box is amber.
 PALETTE = {
@@ -37,7 +40,7 @@ def draw(
     clusters: Clusters | None = None,
     rankdir: str = "LR",
     max_nodes: int = MAX_NODES,
-) -> Any:
+) -> graphviz.Digraph:
     """A graphviz.Digraph of everything that produced `root`; it displays itself in Jupyter.
 
     One box per tensor (its name and shape) and one per operation (its op, e.g.

@@ -6,9 +6,12 @@ import os
 import secrets
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tinygraph.errors import TinygraphError
+
+if TYPE_CHECKING:
+    import graphviz
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
 
@@ -49,7 +52,7 @@ def write_atomically(path: Path, content: bytes) -> None:
         raise
 
 
-def image(graph: Any, format: str) -> bytes:
+def image(graph: graphviz.Digraph, format: str) -> bytes:
     """`graph` rendered by Graphviz's dot program as `format` ('svg', 'png', 'pdf')."""
     graphviz = require_graphviz()
     try:
@@ -58,7 +61,7 @@ def image(graph: Any, format: str) -> bytes:
         raise GraphvizNotFoundError(f"Graphviz's dot program was not found; {INSTALL_DOT}") from error
 
 
-def render(graph: Any, path: str | os.PathLike[str]) -> Path:
+def render(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
     """Write `graph` (a graphviz.Digraph, as draw() returns) to `path`; its suffix picks the format.
 
     `.svg`, `.png` and `.pdf` need Graphviz's dot program; `.dot` (or `.gv`) is the

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinygraph.tensor import Tensor
 from tinygraph.viz.labels import escape
 from tinygraph.viz.render import require_graphviz
 from tinygraph.viz.walk import Edge, Walk
+
+if TYPE_CHECKING:
+    import graphviz
 
 # A layer's tensors by the cluster's label, or a function naming each tensor's cluster (or None).
 Clusters = Mapping[str, Iterable[Tensor]] | Callable[[Tensor], str | None]
@@ -76,7 +79,7 @@ def html_label(lines: list[Line]) -> str:
     return "<" + "<BR/>".join(line.html() for line in lines) + ">"
 
 
-def build(scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None) -> Any:
+def build(scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None) -> graphviz.Digraph:
     """The graphviz.Digraph that shows `scene`."""
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
@@ -85,7 +88,7 @@ def build(scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None) -
     graph = graphviz.Digraph("tinygraph")
     graph.attr(rankdir=rankdir, fontname=FONT, nodesep="0.3", ranksep="0.4")
     if scene.title:
-        graph.attr(label=scene.title, labelloc="t", fontsize="16")
+        graph.attr(label=html_label([Line(scene.title)]), labelloc="t", fontsize="16")
     graph.attr("node", fontname=FONT, fontsize="12")
     graph.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.7")
 

@@ -25,7 +25,7 @@ def step_through(
     root: Tensor,
     out_dir: str | os.PathLike[str],
     *,
-    values: bool = True,
+    values: bool = False,
     clusters: Clusters | None = None,
     rankdir: str = "LR",
     max_steps: int = MAX_STEPS,
@@ -38,6 +38,8 @@ def step_through(
     gradient is applied at step k (orange), the gradient it receives (blue) and
     the gradients it produces (thick red); a tensor that feeds several nodes shows
     the sum of their contributions, `dL/dA1 = a + b`, once it is complete (green).
+    Each frame's caption gives the gradients' values; `values=True` also writes
+    them in the picture (wider).
 
     The page, `out_dir/step-through.html`, holds every frame inline with previous
     and next buttons (and the arrow keys), and needs no network. Returns its path.
