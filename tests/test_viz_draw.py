@@ -51,6 +51,15 @@ def test_unnamed_tensors_are_numbered_inputs_first():
     assert "1 × 8" in box_text(picture, "t2")  # W2 A1
 
 
+def test_a_one_number_constant_is_called_by_its_value():
+    x = tg.Tensor(np.ones(3), requires_grad=True, name="x")
+    y = 2.5 * x
+    y.name = "y"
+    picture = svg(y, local_grads=True)
+    assert box_text(picture, "2.5") == ["2.5", "scalar"]
+    assert "dy/dx = (.) * 2.5" in edge_texts(picture)
+
+
 def test_tensor_boxes_show_the_shape():
     picture = svg(notebook_graph()["L"])
     assert box_text(picture, "W1") == ["W1", "3 × 4"]

@@ -42,8 +42,11 @@ class Walk:
 
     def __post_init__(self) -> None:
         self.position = {id(t): i for i, t in enumerate(self.tensors)}
-        unnamed = (t for t in self.tensors if not t.name)
-        self.automatic_names = {id(t): f"t{k}" for k, t in enumerate(unnamed, start=1)}
+        # A one-number constant (the 2 of `2 * x`) is called by its value; others t1, t2, ...
+        numbers = [t for t in self.tensors if not t.name and t.node is None and not t.requires_grad and t.data.size == 1]
+        self.automatic_names = {id(t): f"{t.item():g}" for t in numbers}
+        unnamed = (t for t in self.tensors if not t.name and id(t) not in self.automatic_names)
+        self.automatic_names.update((id(t), f"t{k}") for k, t in enumerate(unnamed, start=1))
         self._consumers: dict[int, list[Edge]] = {}
         for edge in self.edges:
             self._consumers.setdefault(id(edge.source), []).append(edge)
@@ -52,7 +55,7 @@ class Walk:
         return id(tensor) in self.position
 
     def name(self, tensor: Tensor) -> str:
-        """The tensor's name, or `t1`, `t2`, ... for unnamed ones, numbered inputs first."""
+        """The tensor's name; for an unnamed one its value if it is a one-number constant, else t1, t2, ..."""
         return tensor.name or self.automatic_names[id(tensor)]
 
     def consumers(self, tensor: Tensor) -> list[Edge]:
