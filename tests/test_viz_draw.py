@@ -320,3 +320,13 @@ def test_without_the_graphviz_package_the_error_says_how_to_install_it(monkeypat
     monkeypatch.setitem(sys.modules, "graphviz", None)
     with pytest.raises(ImportError, match="pip install graphviz"):
         draw(notebook_graph()["L"])
+
+
+def test_arrays_of_another_array_library_are_drawn_with_their_values():
+    xp = pytest.importorskip("array_api_strict")
+    W = tg.Tensor(xp.asarray([[1.0, 2.0], [3.0, 4.0]], dtype=xp.float64), requires_grad=True, name="W")
+    L = (W * W).sum()
+    L.name = "L"
+    picture = svg(L, values=True, backward=True)
+    assert box_text(picture, "W")[2] == "[1, 2, 3, 4]"
+    assert "dL/dW: [2, 4, 6, 8]" in edge_texts(picture)

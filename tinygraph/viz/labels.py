@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
+from tinygraph.backend import to_numpy
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
@@ -47,7 +46,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 def summary(array: Any) -> str:
     """The values themselves when there are few, otherwise their min, mean and max."""
-    values = np.asarray(array, dtype=float)
+    values = to_numpy(array).astype(float)  # a GPU array is copied to the host first
     if values.size <= SHOWN_IN_FULL:
         return "[" + ", ".join(f"{v:.3g}" for v in values.ravel()) + "]"
     return f"min {values.min():.3g}  mean {values.mean():.3g}  max {values.max():.3g}"
