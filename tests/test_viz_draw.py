@@ -325,7 +325,7 @@ def test_without_the_graphviz_package_the_error_says_how_to_install_it(monkeypat
 def test_arrays_of_another_array_library_are_drawn_with_their_values():
     xp = pytest.importorskip("array_api_strict")
     W = tg.Tensor(xp.asarray([[1.0, 2.0], [3.0, 4.0]], dtype=xp.float64), requires_grad=True, name="W")
-    L = (W * W).sum()
+    L = (W**2).sum()
     L.name = "L"
     picture = svg(L, values=True, backward=True)
     assert box_text(picture, "W")[2] == "[1, 2, 3, 4]"
