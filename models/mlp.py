@@ -37,10 +37,12 @@ class MLP:
 
     layer_sizes  [nx, n1, ..., nL]: features, each hidden layer's units, outputs (1, or K classes)
     activation   one name for every hidden layer, or one name per hidden layer
-    init         the weights' initialiser (models.initializers: uniform, xavier, he); biases start at 0
+    init         the weights' initialiser: uniform (the notebook's), xavier (Keras's default) or he; biases start at 0
     seed         seeds the initialiser (np.random.RandomState, as the notebook) and the dropout masks
     dropout      the probability of dropping each hidden unit in training mode (inverted dropout)
     dtype        of the parameters; inputs are cast to it
+
+    MLP([nx, nh, 1], "relu", init="uniform", seed=1) is the notebook's network, to the last digit.
     """
 
     def __init__(
