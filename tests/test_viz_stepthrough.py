@@ -196,3 +196,12 @@ def test_too_many_steps_are_refused(tmp_path):
     with pytest.raises(ValueError, match="11 steps, more than max_steps=10"):
         step_through(y, tmp_path, max_steps=10)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_names_with_quotes_angle_brackets_and_ampersands_keep_the_page_well_formed(tmp_path):
+    x = tg.Tensor(np.ones(2), requires_grad=True, name='<x> & "y"')
+    L = tg.tanh(x).sum()
+    L.name = "it's <L>"
+    html = step_through(L, tmp_path)
+    assert [f.get("data-tensor") for f in frames(html)] == ["it's <L>", "t1"]
+    assert "dL/d<x> & \"y\" (2: [0.42, 0.42])" in "".join(frames(html)[1].find("div").itertext())

@@ -30,7 +30,7 @@ def step_through(
     rankdir: str = "LR",
     max_steps: int = MAX_STEPS,
 ) -> Path:
-    """Write the backward pass from `root` as frames: step-01.svg, ... and one HTML page.
+    """Write the backward pass from `root` as frames, step-1.svg, step-2.svg, ..., and one HTML page.
 
     The frames follow the engine's own order: engine.backward runs (on a copy of
     the graph, so the user's gradients and saved arrays are untouched) with an
@@ -91,16 +91,16 @@ def caption(graph: Walk, replay: Replay, complete: dict[int, int], current: int)
     step = replay.steps[current]
     name = graph.name(step.tensor)
     node = step.tensor.node
-    parts = [
+    intro = (
         f"<b>{html.escape(node.name)}</b> (which computed {html.escape(name)}) receives "
         f"<span class='received'>dL/d{html.escape(name)}</span> ({gradient_text(step.grad)}) "
         "and applies its local gradients:"
-    ]
+    )
     items = [
         f"<li><span class='produced'>dL/d{html.escape(graph.name(inp))}</span> ({gradient_text(g)}) via "
         f"<code>{html.escape(local_gradient_label(step.tensor, i, graph.name))}</code></li>"
         for i, (inp, g) in enumerate(zip(node.inputs, step.input_grads))
-        if g is not None and inp in graph
+        if g is not None
     ]
     summed = [
         f"<li><span class='completed'>dL/d{html.escape(graph.name(t))}</span> is now complete: "
@@ -108,7 +108,7 @@ def caption(graph: Walk, replay: Replay, complete: dict[int, int], current: int)
         for t in graph.tensors
         if complete.get(id(t)) == current and (count := len(contribution_letters(graph, t))) > 1
     ]
-    return "<p>" + parts[0] + "</p><ul>" + "".join(items + summed) + "</ul>"
+    return f"<p>{intro}</p><ul>{''.join(items + summed)}</ul>"
 
 
 def gradient_text(gradient: Any) -> str:
