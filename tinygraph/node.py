@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinygraph.backend import astype
 from tinygraph.errors import AnomalyError, GraphReleasedError, ShapeError, TinygraphError
 from tinygraph.modes import anomaly_detection_enabled, grad_enabled
 from tinygraph.tensor import Tensor
@@ -88,10 +89,7 @@ class Node:
             for g in grads:
                 if g is not None:
                     self.check_finite(g, "backward produced", self.inputs)
-        return tuple(
-            g if g is None or g.shape == t.data.shape else unbroadcast(g, t.data.shape, self.xp)
-            for g, t in zip(grads, self.inputs)
-        )
+        return tuple(g if g is None else fit_to_input(g, t.data, self.xp) for g, t in zip(grads, self.inputs))
 
     def release(self) -> None:
         """Drop the arrays kept for backward; the graph's structure stays, for pictures."""
@@ -106,6 +104,17 @@ class Node:
 
     def __repr__(self) -> str:
         return f"{self.name}(inputs={[t.name or t.shape for t in self.inputs]})"
+
+
+def fit_to_input(grad: Any, data: Any, xp: Any) -> Any:
+    """`grad` in the shape and dtype of the input `data` it belongs to.
+
+    A float32 input mixed with a float64 one gets a float32 gradient, as in
+    PyTorch, so that updating a float32 parameter keeps it float32.
+    """
+    if grad.shape != data.shape:
+        grad = unbroadcast(grad, data.shape, xp)
+    return grad if grad.dtype == data.dtype else astype(grad, data.dtype, xp)
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...], xp: Any) -> Any:

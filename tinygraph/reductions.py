@@ -19,7 +19,7 @@ class Sum(Node):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, A):
-        self.axes = normalize_axes(self.axis, A.ndim, self.name)
+        self.axes = normalize_axes(self.axis, tuple(A.shape), self.name)
         self.input_shape = A.shape
         return self.xp.sum(A, axis=self.axes, keepdims=self.keepdims)
 
@@ -35,7 +35,7 @@ class Mean(Node):
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, A):
-        self.axes = normalize_axes(self.axis, A.ndim, self.name)
+        self.axes = normalize_axes(self.axis, tuple(A.shape), self.name)
         self.input_shape = A.shape
         self.count = 1
         for axis in self.axes:
@@ -46,15 +46,19 @@ class Mean(Node):
         return (spread(dZ / self.count, self.axes, self.keepdims, self.input_shape, self.xp),)
 
 
-def normalize_axes(axis: Axis, ndim: int, node: str) -> tuple[int, ...]:
-    """`axis` as a tuple of non-negative axes, checked against `ndim`."""
+def normalize_axes(axis: Axis, shape: tuple[int, ...], node: str) -> tuple[int, ...]:
+    """`axis` as a tuple of distinct non-negative axes, checked against `shape`."""
+    ndim = len(shape)
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ShapeError(f"{node}: axis {a} is out of range for an array of {ndim} dimensions")
-    return tuple(a % ndim for a in axes)
+            raise ShapeError(f"{node}: axis {a} is out of range for shape {shape} ({ndim} dimensions)")
+    normalized = tuple(a % ndim for a in axes)
+    if len(set(normalized)) != len(normalized):
+        raise ShapeError(f"{node}: axis {axis} names an axis of shape {shape} twice")
+    return normalized
 
 
 def spread(grad: Any, axes: tuple[int, ...], keepdims: bool, shape: tuple[int, ...], xp: Any) -> Any:

@@ -60,11 +60,20 @@ def arrays(
     return hnp.arrays(dtype, shape, elements=floats(min_value, max_value, avoid, margin))
 
 
-def broadcastable_arrays(count: int, max_dims: int = 3, max_side: int = 4, **values) -> st.SearchStrategy:
+def broadcastable_arrays(
+    count: int, min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4, **values
+) -> st.SearchStrategy:
     """Tuples of `count` float64 arrays whose shapes broadcast together; `values` as for arrays()."""
-    return broadcastable_shapes(count, max_dims=max_dims, max_side=max_side).flatmap(
+    return broadcastable_shapes(count, min_dims, max_dims, min_side, max_side).flatmap(
         lambda shape_tuple: st.tuples(*(arrays(shape, **values) for shape in shape_tuple))
     )
+
+
+def reduction_axes(ndim: int) -> st.SearchStrategy:
+    """An `axis` for reducing an array of `ndim` dimensions: None, one axis, or a tuple of distinct
+    axes (negative ones too, and the empty tuple, which reduces nothing)."""
+    one_axis = st.integers(-ndim, ndim - 1) if ndim else st.nothing()
+    return st.one_of(st.none(), one_axis, hnp.valid_tuple_axes(ndim))
 
 
 def matrices(rows: int | st.SearchStrategy, columns: int | st.SearchStrategy, **values) -> st.SearchStrategy:

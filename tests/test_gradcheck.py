@@ -1,0 +1,110 @@
+"""gradcheck passes correct gradients, catches wrong ones, and says exactly where."""
+
+import re
+
+import numpy as np
+import pytest
+
+import tinygraph as tg
+
+
+class Square(tg.Node):
+    """Z = A^2;  dL/dA = dL/dZ * 2A"""
+
+    def forward(self, A):
+        self.save_for_backward(A)
+        return A * A
+
+    def local_grads(self, dZ):
+        (A,) = self.saved
+        return (dZ * 2 * A,)
+
+
+class HalfSquare(Square):
+    """Z = A^2 with a wrong gradient: dL/dZ * A, half the right one."""
+
+    def local_grads(self, dZ):
+        (A,) = self.saved
+        return (dZ * A,)
+
+
+class Scale(tg.Node):
+    """Z = A * B with the gradient toward B wrong: it forgets A."""
+
+    def forward(self, A, B):
+        self.save_for_backward(B)
+        return A * B
+
+    def local_grads(self, dZ):
+        (B,) = self.saved
+        return dZ * B, dZ
+
+
+class SwapBackward(tg.Node):
+    """Z = A with the gradient entries swapped: right for the sum of Z, wrong for each entry."""
+
+    def forward(self, A):
+        return A.copy()
+
+    def local_grads(self, dZ):
+        return (dZ[::-1],)
+
+
+def reported_values(error):
+    """The analytic and numeric gradients quoted in a GradcheckError."""
+    found = re.search(r"analytic gradient (\S+) but finite differences give (\S+) ", str(error))
+    return float(found[1]), float(found[2])
+
+
+def test_passes_a_correct_node():
+    assert tg.gradcheck(lambda A: Square.apply(A), [np.array([[-1.0, 0.5], [2.0, 3.0]])])
+
+
+def test_names_the_input_the_entry_and_both_values_of_a_wrong_gradient():
+    A = tg.Tensor([0.0, 0.0, 3.0], requires_grad=True, name="A")  # 0 * anything is right: entry 2 is the first wrong one
+    with pytest.raises(tg.GradcheckError, match=r"input 0 \('A'\) of shape \(3,\), entry \(2,\)") as caught:
+        tg.gradcheck(lambda A: HalfSquare.apply(A), [A])
+    analytic, numeric = reported_values(caught.value)
+    assert analytic == pytest.approx(numeric / 2, rel=1e-6)
+
+
+def test_names_the_second_input_when_its_gradient_is_wrong():
+    with pytest.raises(tg.GradcheckError, match=r"input 1 of shape \(2, 1\), entry \(0, 0\)") as caught:
+        tg.gradcheck(lambda A, B: Scale.apply(A, B), [np.array([[2.0], [3.0]]), np.array([[1.0], [1.0]])])
+    analytic, numeric = reported_values(caught.value)
+    assert numeric == pytest.approx(2 * analytic, rel=1e-6)  # the missing factor is A[0, 0] = 2
+
+
+def test_checks_every_output_entry_not_only_their_sum():
+    with pytest.raises(tg.GradcheckError):
+        tg.gradcheck(lambda A: SwapBackward.apply(A), [np.array([1.0, 2.0])])
+
+
+def test_tolerances_are_adjustable():
+    # HalfSquare is off by half the numeric value: inside rtol=0.6, outside the default 1e-3.
+    assert tg.gradcheck(lambda A: HalfSquare.apply(A), [np.array([1.0, 2.0])], rtol=0.6)
+
+
+def test_checks_only_the_inputs_that_require_a_gradient():
+    # Scale's gradient toward B is wrong, but B is a constant here, so it is not asked for.
+    B = tg.Tensor([[1.0], [1.0]], requires_grad=False)
+    assert tg.gradcheck(lambda A, B: Scale.apply(A, B), [np.array([[2.0], [3.0]]), B])
+
+
+@pytest.mark.parametrize(
+    "x", [np.ones(3, dtype=np.float32), tg.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)], ids=["array", "Tensor"]
+)
+def test_refuses_float32_inputs(x):
+    with pytest.raises(tg.DTypeError, match="input 0 is float32; finite differences need float64"):
+        tg.gradcheck(lambda A: Square.apply(A), [x])
+
+
+def test_leaves_the_callers_arrays_and_tensors_untouched():
+    A = np.array([[1.0, -2.0], [0.5, 3.0]])
+    B = tg.Tensor([[2.0, 1.0]], requires_grad=True)
+    A_before, B_before = A.copy(), B.data.copy()
+    A.flags.writeable = B.data.flags.writeable = False  # not even a write undone later
+    tg.gradcheck(lambda A, B: A * B, [A, B])
+    np.testing.assert_array_equal(A, A_before)
+    np.testing.assert_array_equal(B.data, B_before)
+    assert B.grad is None
