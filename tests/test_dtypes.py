@@ -60,7 +60,9 @@ def test_float64_is_the_default(data):
     assert tg.Tensor(data).dtype == np.float64
 
 
-@pytest.mark.parametrize("data", [np.arange(3), np.array([True, False]), [1, 2], 7], ids=["int array", "bools", "int list", "int"])
+@pytest.mark.parametrize(
+    "data", [np.arange(3), np.array([True, False]), [1, 2], 7], ids=["int array", "bools", "int list", "int"]
+)
 def test_integers_and_bools_become_float64(data):
     assert tg.Tensor(data).dtype == np.float64
 
@@ -69,21 +71,20 @@ def test_float32_data_stays_float32():
     assert tg.Tensor(np.ones(3, dtype=np.float32)).dtype == np.float32
 
 
-@pytest.mark.parametrize(
-    "expression",
-    [
-        lambda x: x + 1.5,
-        lambda x: 1.5 - x,
-        lambda x: 3 * x,
-        lambda x: 4 / x,
-        lambda x: x**2,
-        lambda x: x ** np.float64(0.5),
-        lambda x: tg.leaky_relu(x, slope=np.float64(0.1)),
-        lambda x: x * np.ones(3),
-        lambda x: np.ones((1, 3)) @ x.reshape((3, 1)),
-    ],
-    ids=["+ float", "float -", "int *", "int /", "** int", "** np.float64", "np.float64 slope", "* float64 array", "float64 array @"],
-)
+MIXED_INTO_FLOAT32 = [
+    pytest.param(lambda x: x + 1.5, id="x + float"),
+    pytest.param(lambda x: 1.5 - x, id="float - x"),
+    pytest.param(lambda x: 3 * x, id="int * x"),
+    pytest.param(lambda x: 4 / x, id="int / x"),
+    pytest.param(lambda x: x**2, id="x ** int"),
+    pytest.param(lambda x: x ** np.float64(0.5), id="x ** np.float64"),
+    pytest.param(lambda x: tg.leaky_relu(x, slope=np.float64(0.1)), id="np.float64 slope"),
+    pytest.param(lambda x: x * np.ones(3), id="x * float64 array"),
+    pytest.param(lambda x: np.ones((1, 3)) @ x.reshape((3, 1)), id="float64 array @ x"),
+]
+
+
+@pytest.mark.parametrize("expression", MIXED_INTO_FLOAT32)
 def test_numbers_and_arrays_mixed_in_take_the_tensors_dtype(expression):
     x = tg.Tensor(np.full(3, 0.5, dtype=np.float32), requires_grad=True)
     out = expression(x)

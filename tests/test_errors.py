@@ -63,7 +63,8 @@ def test_reduction_refuses_an_axis_named_twice(name, reduce):
 
 
 def test_transpose_refuses_more_than_two_dimensions():
-    with pytest.raises(tg.ShapeError, match=re.escape("Transpose: transposes matrices (at most 2-D), not shape (2, 2, 2)")):
+    message = "Transpose: transposes matrices (at most 2-D), not shape (2, 2, 2)"
+    with pytest.raises(tg.ShapeError, match=re.escape(message)):
         param((2, 2, 2)).T
 
 

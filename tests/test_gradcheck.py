@@ -61,7 +61,8 @@ def test_passes_a_correct_node():
 
 
 def test_names_the_input_the_entry_and_both_values_of_a_wrong_gradient():
-    A = tg.Tensor([0.0, 0.0, 3.0], requires_grad=True, name="A")  # 0 * anything is right: entry 2 is the first wrong one
+    # Where A is 0, the half gradient is still right: entry 2 is the first wrong one.
+    A = tg.Tensor([0.0, 0.0, 3.0], requires_grad=True, name="A")
     with pytest.raises(tg.GradcheckError, match=r"input 0 \('A'\) of shape \(3,\), entry \(2,\)") as caught:
         tg.gradcheck(lambda A: HalfSquare.apply(A), [A])
     analytic, numeric = reported_values(caught.value)
@@ -92,7 +93,9 @@ def test_checks_only_the_inputs_that_require_a_gradient():
 
 
 @pytest.mark.parametrize(
-    "x", [np.ones(3, dtype=np.float32), tg.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)], ids=["array", "Tensor"]
+    "x",
+    [np.ones(3, dtype=np.float32), tg.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)],
+    ids=["array", "Tensor"],
 )
 def test_refuses_float32_inputs(x):
     with pytest.raises(tg.DTypeError, match="input 0 is float32; finite differences need float64"):
