@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
+from tinygraph.backend import as_array, is_foreign_array, namespace_of
 
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -100,7 +101,7 @@ class Classifier:
     # ---- the forward pass -----------------------------------------------------------
     def as_input(self, X: Any, what: str = "X") -> tg.Tensor:
         """X (nx x n) as a constant tensor of the model's dtype; cast once here, not in every forward pass."""
-        X = X if isinstance(X, tg.Tensor) else tg.Tensor(np.asarray(X, dtype=self.dtype), name=what)
+        X = self.as_constant(X, what)
         if X.ndim != 2 or X.shape[0] != self.nx:
             raise tg.ShapeError(
                 f"{what} has shape {X.shape}, but the model takes {self.nx} features: "
@@ -123,10 +124,22 @@ class Classifier:
 
     def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor:
         """Y (1 x n, one 0/1 label per example) as a constant tensor of the model's dtype."""
-        Y = Y if isinstance(Y, tg.Tensor) else tg.Tensor(np.asarray(Y, dtype=self.dtype), name=what)
+        Y = self.as_constant(Y, what)
         if Y.shape != (1, n):
             raise tg.ShapeError(f"{what} has shape {Y.shape}, but the examples need labels of shape (1, {n})")
         return Y
+
+    def as_constant(self, value: Any, what: str) -> tg.Tensor:
+        """`value` as a constant tensor of the model's dtype, held by the same library as the parameters."""
+        if isinstance(value, tg.Tensor):
+            return value
+        library = namespace_of(value) if is_foreign_array(value) else np
+        if library is not self.W1.xp:
+            raise tg.DTypeError(
+                f"{what} is an array of {library.__name__} but the parameters are arrays of {self.W1.xp.__name__}; "
+                "move both to one library (models.backends.to_backend and classifier_to_backend)"
+            )
+        return tg.Tensor(as_array(value, self.dtype, what), name=what)
 
     def predict(self, X: tg.Tensor | np.ndarray, threshold: float = 0.5) -> np.ndarray:
         """1 where the predicted probability Yhat exceeds `threshold`, else 0 (1 x n integers)."""

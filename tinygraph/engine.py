@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tinygraph.backend import size
 from tinygraph.errors import ShapeError, TinygraphError
 from tinygraph.tensor import Tensor
 
@@ -82,7 +83,7 @@ def initial_gradient(root: Tensor, grad: Any) -> Any:
         )
     xp = root.xp
     if grad is None:
-        if root.data.size != 1:
+        if size(root.data) != 1:
             raise ShapeError(
                 f"backward(): the root has shape {root.shape}; pass grad=dL/d(root) of that shape, "
                 "or reduce it to a scalar first (for example with .mean())"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygraph.backend import astype
+from tinygraph.backend import astype, size
 from tinygraph.errors import LabelError, ShapeError
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
@@ -30,7 +30,7 @@ class BCE(Node):
 
     def local_grads(self, dL):
         Yhat, Y, log_odds = self.saved
-        n = Y.size
+        n = size(Y)
         dYhat = dL * (Yhat - Y) / (n * Yhat * (1 - Yhat)) if self.needs_grad[0] else None
         dY = -dL * log_odds / n if self.needs_grad[1] else None
         return dYhat, dY
@@ -52,7 +52,7 @@ class BCEWithLogits(Node):
 
     def local_grads(self, dL):
         Z, Y = self.saved
-        xp, n = self.xp, Z.size
+        xp, n = self.xp, size(Z)
         E = xp.exp(-xp.abs(Z))  # a sigmoid that cannot overflow, as in the Sigmoid node
         Yhat = xp.where(Z >= 0, 1 / (1 + E), E / (1 + E))
         return (

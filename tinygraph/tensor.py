@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tinygraph.backend import as_array, namespace_of
+from tinygraph.backend import as_array, namespace_of, size, to_numpy
 from tinygraph.errors import ShapeError
 
 if TYPE_CHECKING:
@@ -73,12 +73,12 @@ class Tensor:
         return self.node is None
 
     def numpy(self) -> Any:
-        """The data as a numpy array (a view, not a copy, when it already is one)."""
-        return np.asarray(self.data)
+        """The data as a numpy array (the array itself when it already is one; copied from a GPU)."""
+        return to_numpy(self.data)
 
     def item(self) -> float:
         """The value of a one-element tensor as a Python float."""
-        if self.data.size != 1:
+        if size(self.data) != 1:
             raise ShapeError(f"item() needs a tensor of one element, not one of shape {self.shape}")
         return float(self.xp.reshape(self.data, (-1,))[0])
 

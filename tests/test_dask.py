@@ -1,0 +1,82 @@
+"""The notebook's classifier trains on Dask arrays, on a dask.distributed cluster, as it does on numpy.
+
+The cluster is started here: two workers as threads of this process
+(processes=False), so its messages never leave the process, and no dashboard.
+X is chunked along examples (columns), the parameters are one block each, and
+after_each_update persists them, so that each iteration's graph does not hold the last.
+"""
+
+import numpy as np
+import pytest
+
+import tinygraph as tg
+from models.backends import after_each_update, csv_to_npy, load_npy, move
+from models.classifier import Classifier
+from models.optimizers import SGD
+from models.train import train
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+NX, NH, ITERATIONS, LR = 20, 8, 8, 0.5
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Two features decide the label; 200 training and 100 validation examples, one per column."""
+    rng = np.random.default_rng(0)
+    X, X_val = rng.standard_normal((NX, 200)), rng.standard_normal((NX, 100))
+    label = lambda X: (X[0:1] + X[1:2] > 0).astype(np.float64)  # noqa: E731
+    return X, label(X), X_val, label(X_val)
+
+
+def train_classifier(data, backend: str, **backend_options):
+    model, data = move(backend, Classifier.initialize(NX, NH), data, **backend_options)
+    optimizer = SGD(model.parameters(), LR)
+    result = train(model, *data, iterations=ITERATIONS, optimizer=optimizer, on_iteration=after_each_update(backend, model))
+    return result.history, model
+
+
+@pytest.fixture(scope="module")
+def trained_on_dask(client, data):
+    return train_classifier(data, "dask", examples_per_chunk=100)
+
+
+def test_classifier_on_dask_arrays_on_a_local_cluster_has_the_numpy_loss_history(data, trained_on_dask):
+    expected, _ = train_classifier(data, "numpy")
+    history, model = trained_on_dask
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+    assert isinstance(model.W1.data, da.Array)
+
+
+def test_persisted_parameters_are_one_block_each_not_a_graph_of_past_iterations(trained_on_dask):
+    _, model = trained_on_dask
+    for p in model.parameters():
+        assert len(p.data.__dask_graph__()) == 1, p.name
+
+
+def test_a_dask_array_becomes_a_tensor_without_being_computed():
+    X = da.ones((3, 4), chunks=(3, 2)) * 2  # a graph of two blocks, not yet computed
+    t = tg.Tensor(X)
+    assert t.data is X
+    assert t.xp.__name__ == "array_api_compat.dask.array"
+
+
+def test_load_npy_reads_the_converted_csv_in_blocks_of_examples(tmp_path, data):
+    X, Y, _, _ = data
+    np.savetxt(tmp_path / "train.csv", np.vstack([X, Y]), delimiter=",", fmt="%.17g")
+    csv_to_npy(tmp_path / "train.csv", tmp_path / "npy")
+    X_dask, Y_dask = load_npy(tmp_path / "npy", "dask", examples_per_chunk=64)
+    assert X_dask.chunks == ((NX,), (64, 64, 64, 8))
+    assert Y_dask.chunks == ((1,), (64, 64, 64, 8))
+    np.testing.assert_array_equal(X_dask.compute(), X)
+    np.testing.assert_array_equal(Y_dask.compute(), Y)
