@@ -55,8 +55,9 @@ def write_graph_views(out_dir: Path, loss: tg.Tensor | None = None) -> list[Path
 
     loss = tiny_example() if loss is None else loss
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
-    written = [render(draw(loss, clusters=layers(loss), **options), out_dir / f"{name}.svg") for name, options in views.items()]
-    written.append(step_through(loss, out_dir / "step-through", clusters=layers(loss)))
+    clusters = layers(loss)
+    written = [render(draw(loss, clusters=clusters, **opts), out_dir / f"{name}.svg") for name, opts in views.items()]
+    written.append(step_through(loss, out_dir / "step-through", clusters=clusters))
     return written
 
 

@@ -9,7 +9,18 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from test_viz_support import SVG, Undocumented, assert_same, boxes, edge_texts, notebook_graph, numbers, parse_svg, snapshot, text_of
+from test_viz_support import (
+    SVG,
+    Undocumented,
+    assert_same,
+    boxes,
+    edge_texts,
+    notebook_graph,
+    numbers,
+    parse_svg,
+    snapshot,
+    text_of,
+)
 
 import tinygraph as tg
 from tinygraph.viz import draw
@@ -94,7 +105,8 @@ def test_grads_shows_the_gradients_that_backward_kept():
     t["L"].backward()
     picture = svg(t["L"], grads=True)
     dW1 = t["W1"].grad
-    assert numbers(box_text(picture, "W1")[2].split(":")[1]) == pytest.approx([dW1.min(), dW1.mean(), dW1.max()], rel=5e-3)
+    shown = numbers(box_text(picture, "W1")[2].split(":")[1])
+    assert shown == pytest.approx([dW1.min(), dW1.mean(), dW1.max()], rel=5e-3)
     assert box_text(picture, "A1")[2].startswith("dL/dA1: ")
     assert len(box_text(picture, "Z1")) == 2  # no .grad kept: nothing to show
 
@@ -185,7 +197,8 @@ def cluster_boxes(picture) -> dict[str, tuple[float, float, float, float]]:
     """Each cluster's label and bounding box."""
     result = {}
     for g in boxes(picture, "cluster"):
-        points = [tuple(map(float, p.split(","))) for p in g.find("{http://www.w3.org/2000/svg}path").get("d")[1:].replace("C", " ").split()]
+        outline = g.find(f"{SVG}path").get("d")[1:].replace("C", " ")  # "Mx,y Cx,y x,y ..."
+        points = [tuple(map(float, p.split(","))) for p in outline.split()]
         xs, ys = zip(*points)
         result[text_of(g)[0]] = (min(xs), max(xs), min(ys), max(ys))
     return result
@@ -193,7 +206,7 @@ def cluster_boxes(picture) -> dict[str, tuple[float, float, float, float]]:
 
 def position(picture, name: str) -> tuple[float, float]:
     (box,) = [g for g in boxes(picture, "tensor") if text_of(g)[0] == name]
-    text = box.find("{http://www.w3.org/2000/svg}text")
+    text = box.find(f"{SVG}text")
     return float(text.get("x")), float(text.get("y"))
 
 

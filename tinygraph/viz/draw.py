@@ -104,7 +104,8 @@ def add_local_grads(scene: Scene) -> None:
     for edge in scene.walk.edges:
         key = scene.input_edge_id(edge)
         if carries_gradient(edge):
-            scene.add_line(key, Line(local_gradient_label(edge.target, edge.position, scene.walk.name), color=LOCAL_GRAD))
+            label = local_gradient_label(edge.target, edge.position, scene.walk.name)
+            scene.add_line(key, Line(label, color=LOCAL_GRAD))
         else:
             scene.style(key, style="dashed", color=NO_GRADIENT)
 

@@ -124,7 +124,8 @@ def build(scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None) -
             f"… {walk.hidden_tensors:,} more tensors and {walk.hidden_ops:,} more operations not drawn: "
             f"only the {walk.max_nodes:,} boxes nearest the output are (max_nodes={walk.max_nodes})"
         )
-        graph.node("hidden", html_label([Line(note)]), shape="note", color="#94a3b8", fontcolor="#475569", **{"class": "hidden"})
+        style = {"shape": "note", "color": "#94a3b8", "fontcolor": "#475569", "class": "hidden"}
+        graph.node("hidden", html_label([Line(note)]), **style)
         for output in walk.cut:
             graph.edge("hidden", scene.op_id(output), style="dashed", color="#94a3b8")
     return graph

@@ -55,7 +55,9 @@ def step_through(
         )
     replay = replay_backward(root)
     if len(replay.steps) > max_steps:
-        raise ValueError(f"step_through: the backward pass has {len(replay.steps)} steps, more than max_steps={max_steps}")
+        raise ValueError(
+            f"step_through: the backward pass has {len(replay.steps)} steps, more than max_steps={max_steps}"
+        )
     scenes = [frame(graph, replay, k, values) for k in range(len(replay.steps))]
     pictures = [build(scene, rankdir, clusters) for scene in scenes]
     names = [f"step-{k + 1:0{len(str(len(scenes)))}d}" for k in range(len(scenes))]
@@ -117,7 +119,8 @@ def gradient_text(gradient: Any) -> str:
 
 STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 1rem 2rem; color: #0f172a; }
-header { display: flex; gap: 1rem; align-items: center; position: sticky; top: 0; background: white; padding: 0.5rem 0; }
+header { display: flex; gap: 1rem; align-items: center; position: sticky; top: 0; background: white;
+         padding: 0.5rem 0; }
 button { font-size: 1rem; padding: 0.3rem 0.9rem; }
 .hint { color: #64748b; font-size: 0.9rem; }
 .caption { font-size: 1.05rem; line-height: 1.5; min-height: 7rem; }
@@ -139,8 +142,9 @@ function show(k) {
 document.getElementById("previous").onclick = function () { show(current - 1); };
 document.getElementById("next").onclick = function () { show(current + 1); };
 document.addEventListener("keydown", function (event) {
-  if (event.key === "ArrowRight" || event.key === "PageDown" || event.key === " ") { show(current + 1); event.preventDefault(); }
-  if (event.key === "ArrowLeft" || event.key === "PageUp") { show(current - 1); event.preventDefault(); }
+  var forward = event.key === "ArrowRight" || event.key === "PageDown" || event.key === " ";
+  var back = event.key === "ArrowLeft" || event.key === "PageUp";
+  if (forward || back) { show(current + (forward ? 1 : -1)); event.preventDefault(); }
   if (event.key === "Home") { show(0); }
   if (event.key === "End") { show(frames.length - 1); }
 });
@@ -155,7 +159,8 @@ def html_page(graph: Walk, replay: Replay, captions: list[str], svgs: list[str])
         hidden = ' hidden="hidden"' if k else ""
         sections.append(
             f'<section class="frame" id="step-{k + 1}" data-step="{k + 1}" '
-            f'data-op="{html.escape(step.tensor.node.name)}" data-tensor="{html.escape(graph.name(step.tensor))}"{hidden}>\n'
+            f'data-op="{html.escape(step.tensor.node.name)}" '
+            f'data-tensor="{html.escape(graph.name(step.tensor))}"{hidden}>\n'
             f'<div class="caption">{text}</div>\n<div class="picture">{svg[svg.index("<svg"):]}</div>\n</section>'
         )
     title = f"Backward pass from {html.escape(graph.name(graph.root))}, step by step"

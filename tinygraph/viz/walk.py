@@ -43,10 +43,11 @@ class Walk:
     def __post_init__(self) -> None:
         self.position = {id(t): i for i, t in enumerate(self.tensors)}
         # A one-number constant (the 2 of `2 * x`) is called by its value; others t1, t2, ...
-        numbers = [t for t in self.tensors if not t.name and t.node is None and not t.requires_grad and t.data.size == 1]
+        unnamed = [t for t in self.tensors if not t.name]
+        numbers = [t for t in unnamed if t.node is None and not t.requires_grad and t.data.size == 1]
         self.automatic_names = {id(t): f"{t.item():g}" for t in numbers}
-        unnamed = (t for t in self.tensors if not t.name and id(t) not in self.automatic_names)
-        self.automatic_names.update((id(t), f"t{k}") for k, t in enumerate(unnamed, start=1))
+        others = [t for t in unnamed if id(t) not in self.automatic_names]
+        self.automatic_names.update((id(t), f"t{k}") for k, t in enumerate(others, start=1))
         self._consumers: dict[int, list[Edge]] = {}
         for edge in self.edges:
             self._consumers.setdefault(id(edge.source), []).append(edge)
