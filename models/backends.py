@@ -69,11 +69,10 @@ def to_backend(array: Any, backend: str, *, examples_per_chunk: int | None = Non
     """
     lib = require(backend)
     if backend == "dask":
-        if not isinstance(array, lib.Array):
-            array = lib.from_array(to_numpy(array), chunks=-1)
-        if examples_per_chunk is not None and array.ndim == 2:
-            array = array.rechunk((-1, examples_per_chunk))
-        return array
+        chunks = (-1, examples_per_chunk) if examples_per_chunk is not None and len(array.shape) == 2 else None
+        if isinstance(array, lib.Array):
+            return array if chunks is None else array.rechunk(chunks)
+        return lib.from_array(to_numpy(array), chunks=chunks or -1)
     array = to_numpy(array)
     if backend == "cupy":
         try:
@@ -86,7 +85,7 @@ def to_backend(array: Any, backend: str, *, examples_per_chunk: int | None = Non
 
 
 def classifier_to_backend(model: Classifier, backend: str, *, device: Any = None) -> Classifier:
-    """A classifier whose parameters are copies of `model`'s, held by `backend`'s library."""
+    """A classifier whose parameters hold `model`'s values in `backend`'s library (for numpy, the same arrays)."""
     return Classifier(
         *(
             tg.Tensor(to_backend(p.data, backend, device=device), requires_grad=True, name=p.name)
