@@ -47,6 +47,13 @@ def test_a_torch_tensor_becomes_a_tensor_held_by_torch():
     assert t.xp.__name__ == "array_api_compat.torch"
 
 
+def test_numpy_constants_join_a_torch_tensor_on_its_device():
+    # torch's "meta" device stands in for a GPU: like CUDA, torch will not mix it with CPU tensors.
+    W = tg.Tensor(torch.ones(2, 3, dtype=torch.float64, device="meta"), requires_grad=True)
+    out = W * np.ones((2, 3)) + 1
+    assert out.data.device.type == "meta"
+
+
 @pytest.mark.parametrize("backend", ["numpy", "dask", "torch"])
 def test_to_backend_and_numpy_give_back_the_same_numbers(backend):
     array = np.arange(6.0).reshape(2, 3)

@@ -50,9 +50,11 @@ class Tensor:
         return out
 
     def constant_like(self, value: Any) -> Tensor:
-        """`value` (a number or an array) as a constant of this tensor's dtype and library."""
-        if self.xp is not np:
-            value = self.xp.asarray(value)  # numbers and numpy arrays join this tensor's library
+        """`value` (a number or an array) as a constant of this tensor's dtype, library and device."""
+        if self.xp is not np:  # numbers and numpy arrays join this tensor's library, on its GPU if it has one
+            from array_api_compat import device
+
+            value = self.xp.asarray(value, device=device(self.data))
         return Tensor.from_node(as_array(value, dtype=self.data.dtype, what="constant"), None, self.xp)
 
     # ---- what the tensor holds -------------------------------------------------
