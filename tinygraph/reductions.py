@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from tinygraph.errors import ShapeError
@@ -27,23 +28,16 @@ class Sum(Node):
         return (spread(dZ, self.axes, self.keepdims, self.input_shape, self.xp),)
 
 
-class Mean(Node):
-    """Z = mean of A over `axis` (m entries each);  dL/dA = dL/dZ / m, copied back to each of them"""
-
-    def __init__(self, axis: Axis = None, keepdims: bool = False):
-        super().__init__()
-        self.axis, self.keepdims = axis, keepdims
+class Mean(Sum):
+    """Z = mean of A over `axis` (m entries each) = sum / m;  dL/dA = dL/dZ / m, copied back to each of them"""
 
     def forward(self, A):
-        self.axes = normalize_axes(self.axis, tuple(A.shape), self.name)
-        self.input_shape = A.shape
-        self.count = 1
-        for axis in self.axes:
-            self.count *= A.shape[axis]
-        return self.xp.mean(A, axis=self.axes, keepdims=self.keepdims)
+        total = super().forward(A)
+        self.count = math.prod(A.shape[axis] for axis in self.axes)
+        return total / self.count
 
     def local_grads(self, dZ):
-        return (spread(dZ / self.count, self.axes, self.keepdims, self.input_shape, self.xp),)
+        return super().local_grads(dZ / self.count)
 
 
 def normalize_axes(axis: Axis, shape: tuple[int, ...], node: str) -> tuple[int, ...]:
