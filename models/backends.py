@@ -4,9 +4,10 @@ tinygraph's nodes call only the Python array API standard, through each tensor's
 own namespace, so the same graph runs on any of these libraries once the data and
 the parameters live there: all arrays of one model in one library.
 
-    model, (X, Y, X_val, Y_val) = move("dask", model, (X, Y, X_val, Y_val), examples_per_chunk=500)
-    train(model, X, Y, X_val, Y_val, iterations=..., optimizer=SGD(model.parameters(), lr),
-          on_iteration=after_each_update("dask", model))
+    result = train_on("dask", model, (X, Y, X_val, Y_val), iterations=2000,
+                      optimizer=lambda parameters: SGD(parameters, lr), examples_per_chunk=500)
+
+or, step by step, move() the model and data, and train() with after_each_update().
 
 Dask builds graphs lazily. Without persisting the parameters after each update,
 those of iteration k would be a graph of all k iterations before it, recomputed
@@ -14,14 +15,16 @@ from X at every step (8 iterations of the Dask test: 0.4 s for the first, 3.8 s
 for the eighth); persisted, every iteration's graph starts from parameters already
 in memory (on the cluster's workers, for a distributed scheduler).
 For data larger than memory, convert the CSV once with csv_to_npy and read
-it with load_npy("dir", "dask", examples_per_chunk=500).
+it with load_npy("train.npy", "dask", examples_per_chunk=500).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,8 +32,10 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
+from models import data
 from models.classifier import Classifier
-from models.train import IterationCallback
+from models.optimizers import Optimizer
+from models.train import IterationCallback, TrainingResult, train
 from tinygraph.backend import to_numpy
 
 BACKENDS = ("numpy", "dask", "cupy", "torch")
@@ -118,7 +123,9 @@ def move(
     return model, arrays
 
 
-def after_each_update(backend: str, model: Classifier, then: IterationCallback | None = None) -> IterationCallback | None:
+def after_each_update(
+    backend: str, model: Classifier, then: IterationCallback | None = None
+) -> IterationCallback | None:
     """The on_iteration callback for train() on `backend`: for Dask, persist_parameters(model), then `then`."""
     if backend != "dask":
         return then
@@ -144,88 +151,78 @@ def persist_parameters(model: Classifier) -> Callable[[], None]:
     return persist
 
 
-# ---- the notebook's CSV, once, as .npy files that Dask reads in blocks -----------------
-def csv_to_npy(csv_path: str | os.PathLike, out_dir: str | os.PathLike, dtype: Any = np.float64) -> tuple[Path, Path]:
-    """Convert the notebook's CSV (feature rows, then a 0/1 label row; one column per example).
+def train_on(
+    backend: str,
+    model: Classifier,
+    arrays: Sequence[Any],
+    *,
+    iterations: int,
+    optimizer: Callable[[list[tg.Tensor]], Optimizer],
+    on_iteration: IterationCallback | None = None,
+    scheduler: str | None = None,
+    examples_per_chunk: int | None = None,
+    device: Any = None,
+) -> TrainingResult:
+    """train() on `backend`, with the model and (train_X, train_Y, val_X, val_Y) moved there first.
 
-    Writes out_dir/X.npy (nx x n) and out_dir/Y.npy (1 x n) and returns their paths.
-    The CSV is read a line at a time into a memory-mapped .npy file, so it may be
-    larger than memory. Both files appear together, only once the whole CSV has been
-    read; a ragged row, a cell that is not a number, or a label other than 0 and 1
-    raises an error naming the file, the line and the column, and writes nothing.
+    `optimizer` makes the optimiser for the moved parameters, e.g.
+    `lambda parameters: SGD(parameters, lr)`. `scheduler` is the address of a
+    running Dask scheduler (dask only; by default Dask uses this machine's threads).
+    The result's model holds the trained parameters as numpy arrays, ready to save.
     """
-    csv_path, out_dir = Path(csv_path), Path(out_dir)
-    rows, columns = _csv_shape(csv_path)
-    if rows < 2:
-        raise tg.ShapeError(f"{csv_path}: needs at least one feature row and the label row, found {rows} rows")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    X_path, Y_path = out_dir / "X.npy", out_dir / "Y.npy"
-    partial = [out_dir / "X.partial.npy", out_dir / "Y.partial.npy"]
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"a scheduler address is for the dask backend, not {backend}")
+    with dask_client(scheduler):
+        moved, arrays = move(backend, model, arrays, examples_per_chunk=examples_per_chunk, device=device)
+        result = train(
+            moved, *arrays, iterations=iterations, optimizer=optimizer(moved.parameters()),
+            on_iteration=after_each_update(backend, moved, on_iteration),
+        )  # fmt: skip
+    return dataclasses.replace(result, model=classifier_to_backend(result.model, "numpy"))
+
+
+@contextmanager
+def dask_client(address: str | None) -> Iterator[Any]:
+    """A dask.distributed Client of the scheduler at `address` for the block (nothing when address is None)."""
+    if address is None:
+        yield None
+        return
     try:
-        X = np.lib.format.open_memmap(partial[0], mode="w+", dtype=dtype, shape=(rows - 1, columns))
-        Y = np.empty((1, columns), dtype=dtype)
-        for row, (line_number, values) in enumerate(_csv_rows(csv_path, columns, dtype)):
-            if row < rows - 1:
-                X[row] = values
-            else:
-                Y[0] = values
-        X.flush()
-        del X
-        _check_labels(Y[0], csv_path, line_number)
-        np.save(partial[1], Y)
-        os.replace(partial[0], X_path)
-        os.replace(partial[1], Y_path)
+        from distributed import Client
+    except ImportError as error:
+        raise BackendUnavailableError(
+            "a Dask scheduler needs dask.distributed: pip install 'dask[distributed]'"
+        ) from error
+    with Client(address, timeout=10) as client:
+        yield client
+
+
+# ---- the notebook's CSV, once, as a .npy file that Dask reads in blocks -----------------
+def csv_to_npy(
+    csv_path: str | os.PathLike, npy_path: str | os.PathLike | None = None, dtype: Any = np.float64
+) -> Path:
+    """Convert the notebook's CSV (feature rows, then a 0/1 label row) into a .npy file of the same table.
+
+    `npy_path` defaults to the CSV's path with the suffix .npy. The CSV is parsed
+    by models.data.load_csv, with its checks and errors, straight into a
+    memory-mapped file, so it may be larger than memory; the .npy file appears
+    only once the whole CSV has been read and checked.
+    """
+    npy_path = Path(csv_path).with_suffix(".npy") if npy_path is None else Path(npy_path)
+    partial = npy_path.with_name(f".{npy_path.name}.partial")
+    tables = []
+
+    def allocate(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+        tables.append(np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=shape))
+        return tables[0]
+
+    try:
+        data.load_csv(csv_path, dtype, allocate=allocate)
+        tables.pop().flush()
+        os.replace(partial, npy_path)
     finally:
-        for path in partial:
-            path.unlink(missing_ok=True)
-    return X_path, Y_path
-
-
-def _csv_shape(path: Path) -> tuple[int, int]:
-    """(non-blank lines, fields in the first of them): one cheap pass to size the .npy file."""
-    rows, columns = 0, 0
-    with open(path) as lines:
-        for line in lines:
-            if line.strip():
-                columns = columns or line.count(",") + 1
-                rows += 1
-    return rows, columns
-
-
-def _csv_rows(path: Path, columns: int, dtype: Any) -> Iterator[tuple[int, np.ndarray]]:
-    """(line number, values) for each non-blank line, each checked to have `columns` numbers."""
-    with open(path) as lines:
-        for line_number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue  # as pandas.read_csv, which the notebook uses
-            cells = line.split(",")
-            if len(cells) != columns:
-                raise tg.ShapeError(f"{path}, line {line_number}: {len(cells)} columns, but line 1 has {columns}")
-            try:
-                yield line_number, np.asarray(cells, dtype=dtype)
-            except ValueError:
-                column = next(i for i, cell in enumerate(cells, start=1) if not _is_number(cell))
-                raise tg.DTypeError(
-                    f"{path}, line {line_number}, column {column}: {cells[column - 1].strip()!r} is not a number"
-                ) from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _check_labels(labels: np.ndarray, path: Path, line_number: int) -> None:
-    wrong = np.flatnonzero((labels != 0) & (labels != 1))
-    if wrong.size:
-        column = wrong[0] + 1
-        raise tg.LabelError(
-            f"{path}, line {line_number} (the label row), column {column}: "
-            f"labels must be 0 or 1, not {labels[wrong[0]]:g}"
-        )
+        partial.unlink(missing_ok=True)
+    return npy_path
 
 
 class NpyBlocks:
@@ -244,15 +241,15 @@ class NpyBlocks:
         return np.array(np.load(self.path, mmap_mode="r")[index])
 
 
-def load_npy(directory: str | os.PathLike, backend: str = "numpy", *, examples_per_chunk: int | None = None):
-    """X and Y written by csv_to_npy, as arrays of `backend`; for Dask, read block by block when computed."""
-    X_path, Y_path = Path(directory) / "X.npy", Path(directory) / "Y.npy"
-    for path in (X_path, Y_path):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} does not exist; write it first with csv_to_npy (the notebook's CSV)")
-    if backend != "dask":
-        return tuple(to_backend(np.load(path), backend) for path in (X_path, Y_path))
-    da = require("dask")
-    X = NpyBlocks(X_path)
-    chunks = (X.shape[0], examples_per_chunk or X.shape[1])
-    return da.from_array(X, chunks=chunks), da.from_array(NpyBlocks(Y_path), chunks=(1, chunks[1]))
+def load_npy(path: str | os.PathLike, backend: str = "numpy", *, examples_per_chunk: int | None = None):
+    """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; convert the CSV first with csv_to_npy")
+    if backend == "dask":
+        table = NpyBlocks(path)
+        chunks = (table.shape[0], examples_per_chunk or table.shape[1])
+        table = require("dask").from_array(table, chunks=chunks)
+    else:
+        table = to_backend(np.load(path), backend)
+    return table[:-1], table[-1:]

@@ -23,7 +23,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -47,7 +47,10 @@ class DataError(ValueError):
 
 
 def load_csv(
-    path: str | os.PathLike[str], dtype: DTypeLike = np.float64, labels: Labels = "binary"
+    path: str | os.PathLike[str],
+    dtype: DTypeLike = np.float64,
+    labels: Labels = "binary",
+    allocate: Callable[[tuple[int, int], np.dtype], np.ndarray] = np.empty,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read a CSV file in the notebook's layout into (X, Y): X is nx x n, Y is 1 x n.
 
@@ -56,6 +59,8 @@ def load_csv(
     (naming the file, row and column) for an empty file, ragged rows, cells that
     are not numbers, NaN or infinity, values too large for `dtype`, and labels
     that break the rule; it returns the arrays or raises, never half of them.
+    X and Y are views of one table (feature rows, then the label row) made by
+    `allocate(shape, dtype)`: by default in memory, or e.g. a memory-mapped file.
     """
     if labels not in LABEL_KINDS:
         raise ValueError(f"labels must be one of {', '.join(map(repr, LABEL_KINDS))}, not {labels!r}")
@@ -63,7 +68,7 @@ def load_csv(
     if dtype.kind != "f":
         raise ValueError(f"dtype must be a floating-point type such as float64 or float32, not {dtype}")
     path = Path(path)
-    table = _read_table(path, dtype)
+    table = _read_table(path, dtype, allocate)
     if table.shape[0] < 2:
         raise DataError(f"{path}: found a single row; expected feature rows, then the label row")
     X, Y = table[:-1], table[-1:]
@@ -117,13 +122,13 @@ def write_csv(path: str | os.PathLike[str], X: np.ndarray, Y: np.ndarray) -> Non
         raise
 
 
-def _read_table(path: Path, dtype: np.dtype) -> np.ndarray:
-    """The whole file as one rows x columns array of `dtype`, every cell checked."""
+def _read_table(path: Path, dtype: np.dtype, allocate: Callable = np.empty) -> np.ndarray:
+    """The whole file as one rows x columns array of `dtype`, made by `allocate(shape, dtype)`, every cell checked."""
     parse = _parse_with_pandas if _pandas_available() else _parse_with_numpy
     with open(path, "rb") as file:
         line_ends = _line_ends(file, path)
         columns = _columns(file, path, line_ends[0])
-        table = np.empty((len(line_ends), columns), dtype)
+        table = allocate((len(line_ends), columns), dtype)
         for first, bounds, block in _blocks(file, line_ends):
             _check_rectangular(path, block, bounds, first + 1, columns)
             rows = table[first : first + len(bounds)]

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.backends import BackendUnavailableError, after_each_update, csv_to_npy, load_npy, move, to_backend
+from models.backends import BackendUnavailableError, csv_to_npy, load_npy, to_backend, train_on
 from models.classifier import Classifier
+from models.data import DataError, write_csv
 from models.optimizers import SGD
-from models.train import train
 
 torch = pytest.importorskip("torch")
 
@@ -26,19 +26,28 @@ def data():
     return X, label(X), X_val, label(X_val)
 
 
-def loss_history(backend, data, **options):
-    model, data = move(backend, Classifier.initialize(5, 4), data, **options)
-    optimizer = SGD(model.parameters(), 0.5)
-    result = train(model, *data, iterations=10, optimizer=optimizer, on_iteration=after_each_update(backend, model))
-    return result.history, model
+def train_classifier(backend, data, **options):
+    model = Classifier.initialize(5, 4)
+    return train_on(backend, model, data, iterations=10, optimizer=lambda parameters: SGD(parameters, 0.5), **options)
 
 
 def test_classifier_on_torch_tensors_has_the_numpy_loss_history(data):
-    expected, _ = loss_history("numpy", data)
-    history, model = loss_history("torch", data, device="cpu")
+    expected = train_classifier("numpy", data).history
+    history = train_classifier("torch", data, device="cpu").history
     for key in ("train_loss", "val_loss"):
         np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
-    assert isinstance(model.W1.data, torch.Tensor)
+
+
+def test_train_on_hands_back_the_trained_parameters_as_numpy_arrays(data):
+    result = train_classifier("torch", data, device="cpu")
+    trained = result.model.arrays()
+    assert all(type(array) is np.ndarray for array in trained.values())
+    assert not np.array_equal(trained["W1"], Classifier.initialize(5, 4).arrays()["W1"])
+
+
+def test_a_scheduler_address_without_the_dask_backend_is_refused(data):
+    with pytest.raises(ValueError, match="a scheduler address is for the dask backend, not torch"):
+        train_classifier("torch", data, scheduler="tcp://127.0.0.1:8786")
 
 
 def test_a_torch_tensor_becomes_a_tensor_held_by_torch():
@@ -87,45 +96,29 @@ def test_data_of_another_library_than_the_parameters_is_refused_by_name(data):
 
 
 # ---- csv_to_npy ------------------------------------------------------------------------
-def write_csv(path, lines):
-    path.write_text("".join(line + "\n" for line in lines))
-    return path
-
-
-def test_csv_to_npy_writes_the_feature_rows_and_the_label_row(tmp_path, data):
+def test_csv_to_npy_writes_the_csv_table_that_load_npy_splits_into_X_and_Y(tmp_path, data):
     X, Y, _, _ = data
-    np.savetxt(tmp_path / "train.csv", np.vstack([X, Y]), delimiter=",", fmt="%.17g")
-    X_path, Y_path = csv_to_npy(tmp_path / "train.csv", tmp_path / "npy")
-    np.testing.assert_array_equal(np.load(X_path), X)
-    np.testing.assert_array_equal(np.load(Y_path), Y)
-    X_loaded, Y_loaded = load_npy(tmp_path / "npy")
+    write_csv(tmp_path / "train.csv", X, Y)
+    npy = csv_to_npy(tmp_path / "train.csv")
+    assert npy == tmp_path / "train.npy"
+    X_loaded, Y_loaded = load_npy(npy)
     np.testing.assert_array_equal(X_loaded, X)
     np.testing.assert_array_equal(Y_loaded, Y)
 
 
-def test_csv_to_npy_keeps_float32_when_asked(tmp_path):
-    csv = write_csv(tmp_path / "t.csv", ["0.5,0.25", "1,0"])
-    X_path, Y_path = csv_to_npy(csv, tmp_path / "npy", dtype=np.float32)
-    assert np.load(X_path).dtype == np.float32 and np.load(Y_path).dtype == np.float32
+def test_csv_to_npy_keeps_float32_when_asked(tmp_path, data):
+    write_csv(tmp_path / "train.csv", *data[:2])
+    X, Y = load_npy(csv_to_npy(tmp_path / "train.csv", tmp_path / "f32.npy", dtype=np.float32))
+    assert X.dtype == np.float32 and Y.dtype == np.float32
 
 
-@pytest.mark.parametrize(
-    "lines, error, message",
-    [
-        (["0.5,0.25,1", "0.5,0.25", "1,0,1"], tg.ShapeError, r"t.csv, line 2: 2 columns, but line 1 has 3"),
-        (["0.5,0.25", "0.5,cat", "1,0"], tg.DTypeError, r"t.csv, line 2, column 2: 'cat' is not a number"),
-        (["0.5,0.25", "0.5,0.75", "1,2"], tg.LabelError, r"t.csv, line 3 \(the label row\), column 2: .* not 2"),
-        (["1,0"], tg.ShapeError, r"t.csv: needs at least one feature row and the label row, found 1 rows"),
-    ],
-    ids=["ragged row", "not a number", "label not 0 or 1", "labels only"],
-)
-def test_csv_to_npy_names_the_line_and_column_of_bad_data_and_writes_nothing(tmp_path, lines, error, message):
-    csv = write_csv(tmp_path / "t.csv", lines)
-    with pytest.raises(error, match=message):
-        csv_to_npy(csv, tmp_path / "npy")
-    assert not (tmp_path / "npy").exists() or not any((tmp_path / "npy").iterdir())
+def test_csv_to_npy_of_bad_data_raises_the_loaders_error_and_writes_nothing(tmp_path):
+    (tmp_path / "t.csv").write_text("0.5,0.25\n0.5,cat\n1,0\n")
+    with pytest.raises(DataError, match=r"t.csv, row 2, column 2: 'cat' is not a number"):
+        csv_to_npy(tmp_path / "t.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
 
 
-def test_load_npy_without_the_converted_files_says_how_to_make_them(tmp_path):
-    with pytest.raises(FileNotFoundError, match="X.npy does not exist; write it first with csv_to_npy"):
-        load_npy(tmp_path)
+def test_load_npy_without_the_converted_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train.npy does not exist; convert the CSV first with csv_to_npy"):
+        load_npy(tmp_path / "train.npy")

@@ -4,14 +4,16 @@ The cluster is started here: two workers as threads of this process
 (processes=False), so its messages never leave the process, and no dashboard.
 X is chunked along examples (columns), the parameters are one block each, and
 after_each_update persists them, so that each iteration's graph does not hold the last.
+(models.backends.train_on runs these same steps; tests/test_backends.py tests it.)
 """
 
 import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.backends import after_each_update, csv_to_npy, load_npy, move
+from models.backends import after_each_update, csv_to_npy, dask_client, load_npy, move
 from models.classifier import Classifier
+from models.data import write_csv
 from models.optimizers import SGD
 from models.train import train
 
@@ -22,11 +24,12 @@ NX, NH, ITERATIONS, LR = 20, 8, 8, 0.5
 
 
 @pytest.fixture(scope="module")
-def client():
+def scheduler():
+    """The address of a two-worker cluster in this process: no network, no dashboard."""
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
-        yield client
+    ) as cluster:
+        yield cluster.scheduler_address
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +41,19 @@ def data():
     return X, label(X), X_val, label(X_val)
 
 
-def train_classifier(data, backend: str, **backend_options):
-    model, data = move(backend, Classifier.initialize(NX, NH), data, **backend_options)
-    optimizer = SGD(model.parameters(), LR)
-    result = train(model, *data, iterations=ITERATIONS, optimizer=optimizer, on_iteration=after_each_update(backend, model))
-    return result.history, model
-
-
 @pytest.fixture(scope="module")
-def trained_on_dask(client, data):
-    return train_classifier(data, "dask", examples_per_chunk=100)
+def trained_on_dask(scheduler, data):
+    """The loss history, and the model with its Dask parameters, as train_on runs them."""
+    with dask_client(scheduler):
+        model, arrays = move("dask", Classifier.initialize(NX, NH), data, examples_per_chunk=100)
+        optimizer, persist = SGD(model.parameters(), LR), after_each_update("dask", model)
+        result = train(model, *arrays, iterations=ITERATIONS, optimizer=optimizer, on_iteration=persist)
+        return result.history, model
 
 
 def test_classifier_on_dask_arrays_on_a_local_cluster_has_the_numpy_loss_history(data, trained_on_dask):
-    expected, _ = train_classifier(data, "numpy")
+    model = Classifier.initialize(NX, NH)
+    expected = train(model, *data, iterations=ITERATIONS, optimizer=SGD(model.parameters(), LR)).history
     history, model = trained_on_dask
     for key in ("train_loss", "val_loss"):
         np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
@@ -73,9 +75,8 @@ def test_a_dask_array_becomes_a_tensor_without_being_computed():
 
 def test_load_npy_reads_the_converted_csv_in_blocks_of_examples(tmp_path, data):
     X, Y, _, _ = data
-    np.savetxt(tmp_path / "train.csv", np.vstack([X, Y]), delimiter=",", fmt="%.17g")
-    csv_to_npy(tmp_path / "train.csv", tmp_path / "npy")
-    X_dask, Y_dask = load_npy(tmp_path / "npy", "dask", examples_per_chunk=64)
+    write_csv(tmp_path / "train.csv", X, Y)
+    X_dask, Y_dask = load_npy(csv_to_npy(tmp_path / "train.csv"), "dask", examples_per_chunk=64)
     assert X_dask.chunks == ((NX,), (64, 64, 64, 8))
     assert Y_dask.chunks == ((1,), (64, 64, 64, 8))
     np.testing.assert_array_equal(X_dask.compute(), X)
