@@ -45,6 +45,8 @@ def is_png(path: Path) -> bool:
 # ---- tinygraph train ------------------------------------------------------------------
 def test_train_on_the_default_dataset_writes_history_params_metrics_and_pictures(tmp_path):
     out = tmp_path / "run"
+    out.mkdir()
+    (out / "images.png").write_bytes(b"an earlier run's picture, which this run does not make")
     result = tinygraph("train", "--iterations", 7, "--hidden", 5, "--out", out)
     assert result.returncode == 0, result.stderr
     assert "validation accuracy" in result.stdout
@@ -61,6 +63,12 @@ def test_train_on_the_default_dataset_writes_history_params_metrics_and_pictures
     assert metrics["iterations"] == 7 and metrics["interrupted"] is False
     assert 0 <= metrics["val_accuracy"] <= 1
     assert is_png(out / "learning_curve.png") and is_png(out / "decision_boundary.png")
+
+
+def test_the_default_run_reaches_the_promised_validation_accuracy(tmp_path):
+    # The README's `tinygraph train`: the default dataset, iterations and learning rate.
+    assert main(["train", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "metrics.json").read_text())["val_accuracy"] >= 0.9
 
 
 def test_csv_round_trip_through_train_and_predict(tmp_path, csv_pair):
