@@ -113,7 +113,9 @@ def train_command(args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if result.interrupted else 0
 
 
-def load_training_data(args: argparse.Namespace, dtype: np.dtype) -> tuple[tuple, str, tuple[int, float]]:
+def load_training_data(
+    args: argparse.Namespace, dtype: np.dtype
+) -> tuple[tuple[np.ndarray, ...], str, tuple[int, float]]:
     """The four arrays, where they came from, and the default (iterations, lr) for them."""
     if (args.train is None) != (args.val is None):
         raise UsageError("give both --train and --val, or neither (for a built-in --dataset)")
@@ -127,7 +129,9 @@ def load_training_data(args: argparse.Namespace, dtype: np.dtype) -> tuple[tuple
     return arrays, f"the built-in dataset {name!r}", DATASET_DEFAULTS[name]
 
 
-def evaluate(result: TrainingResult, train_X, train_Y, val_X, val_Y) -> dict[str, Any]:
+def evaluate(
+    result: TrainingResult, train_X: np.ndarray, train_Y: np.ndarray, val_X: np.ndarray, val_Y: np.ndarray
+) -> dict[str, Any]:
     """Accuracies and losses of the trained parameters, and how training went."""
     model = result.model
     metrics: dict[str, Any] = {}
@@ -140,7 +144,9 @@ def evaluate(result: TrainingResult, train_X, train_Y, val_X, val_Y) -> dict[str
     return metrics
 
 
-def write_run(out: Path, result: TrainingResult, metrics: dict[str, Any], train_X, train_Y) -> list[str]:
+def write_run(
+    out: Path, result: TrainingResult, metrics: dict[str, Any], train_X: np.ndarray, train_Y: np.ndarray
+) -> list[str]:
     """history.json, params.npz, metrics.json and the pictures, each written atomically into `out`.
 
     Returns the names written. A picture that this data does not get (an earlier
@@ -221,7 +227,7 @@ def load_model(path: Path) -> Classifier:
     try:
         with saved:
             return Classifier.from_arrays({name: saved[name] for name in saved.files})
-    except (ValueError, zipfile.BadZipFile) as error:  # includes the classifier's own errors
+    except (ValueError, tg.TinygraphError, zipfile.BadZipFile) as error:  # the classifier's errors too
         raise ParameterError(f"{path}: {error}") from None
 
 

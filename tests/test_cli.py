@@ -185,6 +185,13 @@ def test_predict_names_a_missing_parameter(tmp_path, csv_pair, capsys):
     assert "missing" in capsys.readouterr().err
 
 
+def test_predict_refuses_parameters_of_mixed_dtypes_naming_the_file(tmp_path, csv_pair, capsys):
+    arrays = Classifier.initialize(3, 4).arrays()
+    np.savez(tmp_path / "mixed.npz", **arrays | {"b2": arrays["b2"].astype(np.float32)})
+    assert main(["predict", "--params", str(tmp_path / "mixed.npz"), "--data", str(csv_pair[1])]) == 2
+    assert "mixed.npz: Classifier: parameters must share one dtype" in capsys.readouterr().err
+
+
 def test_predict_with_a_missing_params_file_names_it(tmp_path, csv_pair, capsys):
     assert main(["predict", "--params", str(tmp_path / "gone.npz"), "--data", str(csv_pair[1])]) == 2
     assert "gone.npz" in capsys.readouterr().err
