@@ -3,6 +3,7 @@
     tinygraph train                                      # the built-in two moons
     tinygraph train --train train.csv --val validation.csv --hidden 50 --lr 0.01 --iterations 2000
     tinygraph predict --params runs/latest/params.npz --data validation.csv
+    tinygraph graph --out runs/graph                     # the classifier's graph, for a lecture
 
 Each subcommand is one `add_<name>_parser` function that declares its options
 and one `<name>_command` function that runs it. Bad paths and bad data end with
@@ -23,7 +24,8 @@ from typing import IO, Any
 import numpy as np
 
 import tinygraph as tg
-from models import data, datasets, plots
+from tinygraph.viz import GraphvizNotFoundError
+from models import data, datasets, graph_views, plots
 from models.classifier import Classifier, ParameterError, accuracy, to_labels
 from models.optimizers import SGD
 from models.train import TrainingDivergedError, TrainingResult, train
@@ -46,6 +48,7 @@ DATASET_DEFAULTS: dict[str, tuple[int, float]] = {
 }
 IMAGE_FEATURES = 64 * 64 * 3
 IMAGE_GRID, DECISION_BOUNDARY = "images.png", "decision_boundary.png"
+GRAPH = "graph.svg"  # the trained model's computational graph, when Graphviz is installed
 
 
 # ---- tinygraph train ----------------------------------------------------------------
@@ -162,9 +165,14 @@ def write_run(
         files[IMAGE_GRID] = figure_writer(plots.image_grid(train_X, train_Y))
     elif train_X.shape[0] == 2:
         files[DECISION_BOUNDARY] = figure_writer(plots.decision_boundary(result.model, train_X, train_Y))
+    try:
+        graph = graph_views.trained_graph_svg(result.model, train_X, train_Y)
+        files[GRAPH] = lambda f: f.write(graph)
+    except (ImportError, GraphvizNotFoundError) as error:  # Graphviz is optional: the run is complete without it
+        print(f"tinygraph train: {GRAPH} not written: {error}", file=sys.stderr)
     for name, write in files.items():
         write_atomically(out / name, write)
-    for stale in {IMAGE_GRID, DECISION_BOUNDARY} - files.keys():
+    for stale in {IMAGE_GRID, DECISION_BOUNDARY, GRAPH} - files.keys():
         (out / stale).unlink(missing_ok=True)
     return list(files)
 
@@ -189,6 +197,31 @@ class ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         self.bar.close()
+
+
+# ---- tinygraph graph ----------------------------------------------------------------
+def add_graph_parser(subcommands: Any) -> None:
+    p = subcommands.add_parser(
+        "graph",
+        help="draw the notebook's classifier, for a lecture",
+        description=(
+            "Draw the notebook's classifier on a tiny input into --out: forward.svg, local_grads.svg, "
+            "backward.svg, and step-through/step-through.html, the backward pass step by step. "
+            "Needs the graphviz package (pip install graphviz) and Graphviz's dot program."
+        ),
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
+    p.set_defaults(run=graph_command)
+
+
+def graph_command(args: argparse.Namespace) -> int:
+    try:
+        written = graph_views.write_graph_views(args.out)
+    except ImportError as error:  # graphviz is an optional extra; the message says how to install it
+        print(f"tinygraph: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {', '.join(p.relative_to(args.out).as_posix() for p in written)} to {args.out}")
+    return 0
 
 
 # ---- tinygraph predict --------------------------------------------------------------
@@ -291,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     add_train_parser(subcommands)
     add_predict_parser(subcommands)
+    add_graph_parser(subcommands)
     return parser
 
 

@@ -61,10 +61,14 @@ def write_graph_views(out_dir: Path, loss: tg.Tensor | None = None) -> list[Path
     return written
 
 
-def write_trained_graph(path: Path, model: Classifier, X: Any, Y: Any) -> Path:
-    """The trained model's graph, with a summary of each parameter, on the first few examples of X."""
-    from tinygraph.viz import draw, render
+def trained_graph_svg(model: Classifier, X: Any, Y: Any) -> bytes:
+    """The trained model's graph as SVG, with a summary of each parameter, on the first few examples of X.
+
+    Raises ImportError without the graphviz package, GraphvizNotFoundError without its dot program.
+    """
+    from tinygraph.viz import draw
+    from tinygraph.viz.render import image
 
     n = min(TINY["n"], np.shape(X)[1])
     loss = notebook_loss(model, np.asarray(X)[:, :n], np.asarray(Y)[:, :n])
-    return render(draw(loss, values=True, clusters=layers(loss)), path)
+    return image(draw(loss, values=True, clusters=layers(loss)), "svg")

@@ -16,7 +16,7 @@ from models.data import load_csv, write_csv
 from models.datasets import write_synthetic_images
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN_FILES = {"history.json", "params.npz", "metrics.json", "learning_curve.png"}
+RUN_FILES = {"history.json", "params.npz", "metrics.json", "learning_curve.png", "graph.svg"}
 METRICS = {"train_accuracy", "val_accuracy", "train_loss", "val_loss", "iterations", "seconds", "interrupted"}
 
 

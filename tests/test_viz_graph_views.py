@@ -7,7 +7,7 @@ import pytest
 from test_viz_support import boxes, edge_texts, numbers, parse_svg, text_of
 
 from models.classifier import Classifier
-from models.graph_views import LAYERS, layers, tiny_example, write_graph_views, write_trained_graph
+from models.graph_views import LAYERS, layers, tiny_example, trained_graph_svg, write_graph_views
 
 pytest.importorskip("graphviz")
 NOTEBOOK_NAMES = {"X", "Y", "W1", "b1", "Z1", "A1", "W2", "b2", "Z2", "Yhat", "L"}
@@ -64,10 +64,10 @@ def test_the_backward_view_carries_the_parameters_gradients(views):
     assert {"dL/dW1: 3 × 2", "dL/db1: 3 × 1", "dL/dW2: 1 × 3", "dL/db2: 1 × 1"} <= set(labels)
 
 
-def test_the_trained_graph_summarises_the_trained_parameters(tmp_path):
+def test_the_trained_graph_summarises_the_trained_parameters():
     model = Classifier.initialize(2, 5, seed=3)
     X, Y = np.random.default_rng(0).normal(size=(2, 30)), np.ones((1, 30))
-    svg = svg_of(write_trained_graph(tmp_path / "graph.svg", model, X, Y))
+    svg = parse_svg(trained_graph_svg(model, X, Y))
     (W1,) = [text_of(g) for g in boxes(svg, "tensor") if text_of(g)[0] == "W1"]
     W = model.W1.numpy()
     assert W1[1] == "5 × 2"
