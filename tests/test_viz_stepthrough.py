@@ -205,3 +205,13 @@ def test_names_with_quotes_angle_brackets_and_ampersands_keep_the_page_well_form
     html = step_through(L, tmp_path)
     assert [f.get("data-tensor") for f in frames(html)] == ["it's <L>", "t1"]
     assert "dL/d<x> & \"y\" (2: [0.42, 0.42])" in "".join(frames(html)[1].find("div").itertext())
+
+
+def test_frames_of_an_earlier_longer_step_through_are_removed(tmp_path):
+    (tmp_path / "step-8.svg").write_text("an earlier frame")
+    (tmp_path / "step-9.dot").write_text("an earlier source")
+    (tmp_path / "step-notes.txt").write_text("the user's own file")
+    step_through(notebook_graph()["L"], tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        *(f"step-{k}.svg" for k in range(1, 8)), "step-notes.txt", "step-through.html"
+    ]  # fmt: skip

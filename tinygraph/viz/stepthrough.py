@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from tinygraph.viz.walk import MAX_NODES, Walk, walk
 MAX_STEPS = 200
 
 PAGE = "step-through.html"
+FRAME = re.compile(r"step-\d+\.(svg|dot)")
 
 
 def step_through(
@@ -72,11 +74,19 @@ def step_through(
         ) from error.__cause__
     for name, svg in zip(names, svgs):
         write_atomically(out_dir / f"{name}.svg", svg.encode())
+    remove_stale_frames(out_dir, {f"{name}.svg" for name in names})
     complete = completion_steps(graph, replay)
     captions = [caption(graph, replay, complete, k) for k in range(len(replay.steps))]
     page = out_dir / PAGE
     write_atomically(page, html_page(graph, replay, captions, svgs).encode())
     return page
+
+
+def remove_stale_frames(out_dir: Path, current: set[str]) -> None:
+    """Remove frames of an earlier, longer step-through, so that the folder shows one backward pass."""
+    for path in out_dir.glob("step-*.*"):
+        if FRAME.fullmatch(path.name) and path.name not in current:
+            path.unlink()
 
 
 def frame(graph: Walk, replay: Replay, current: int, values: bool) -> Scene:
