@@ -178,7 +178,8 @@ def train_on(
             moved, *arrays, iterations=iterations, optimizer=optimizer(moved.parameters()),
             on_iteration=after_each_update(backend, moved, on_iteration),
         )  # fmt: skip
-    return dataclasses.replace(result, model=classifier_to_backend(result.model, "numpy"))
+        # inside the block: persisted Dask parameters live on the cluster, whose client closes with it
+        return dataclasses.replace(result, model=classifier_to_backend(result.model, "numpy"))
 
 
 @contextmanager

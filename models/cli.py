@@ -26,9 +26,10 @@ import numpy as np
 import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
 from models import data, datasets, graph_views, plots
+from models.backends import BACKENDS, train_on
 from models.classifier import Classifier, ParameterError, accuracy, to_labels
 from models.optimizers import SGD
-from models.train import TrainingDivergedError, TrainingResult, train
+from models.train import TrainingDivergedError, TrainingResult
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 1
@@ -81,6 +82,11 @@ def add_train_parser(subcommands: Any) -> None:
         "--print-every", type=positive_int, metavar="N", help="also print the losses every N iterations"
     )
     p.add_argument("--out", type=Path, default=Path("runs/latest"), metavar="DIR", help="default: runs/latest")
+    p.add_argument(
+        "--backend", choices=BACKENDS, default="numpy",
+        help="array library to train with: numpy (default), dask (large data, clusters), cupy or torch (GPU)",
+    )  # fmt: skip
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
     p.set_defaults(run=train_command)
 
 
@@ -91,6 +97,8 @@ def train_command(args: argparse.Namespace) -> int:
     lr = lr if args.lr is None else args.lr
     args.out.mkdir(parents=True, exist_ok=True)  # a bad --out fails now, not after training
 
+    if args.scheduler is not None and args.backend != "dask":
+        raise UsageError("--scheduler is the address of a Dask scheduler: give it with --backend dask")
     model = Classifier.initialize(train_X.shape[0], args.hidden, seed=args.seed, dtype=dtype)
     print(
         f"training on {source}: nx={model.nx}, nh={model.nh}, {train_X.shape[1]} training and "
@@ -98,9 +106,9 @@ def train_command(args: argparse.Namespace) -> int:
     )
     with ProgressBar(iterations, args.print_every) as progress:
         try:
-            result = train(
-                model, train_X, train_Y, val_X, val_Y,
-                iterations=iterations, optimizer=SGD(model.parameters(), lr), on_iteration=progress,
+            result = train_on(
+                args.backend, model, (train_X, train_Y, val_X, val_Y), iterations=iterations,
+                optimizer=lambda parameters: SGD(parameters, lr), on_iteration=progress, scheduler=args.scheduler,
             )  # fmt: skip
         except TrainingDivergedError as error:
             print(f"tinygraph train: {error}; nothing was written", file=sys.stderr)

@@ -4,6 +4,7 @@ PyTorch runs here on the CPU, which exercises the same code path as on a GPU.
 Dask, with its cluster, is in tests/test_dask.py.
 """
 
+import json
 import sys
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 import tinygraph as tg
 from models.backends import BackendUnavailableError, csv_to_npy, load_npy, to_backend, train_on
 from models.classifier import Classifier
+from models.cli import main
 from models.data import DataError, write_csv
 from models.optimizers import SGD
 
@@ -122,3 +124,29 @@ def test_csv_to_npy_of_bad_data_raises_the_loaders_error_and_writes_nothing(tmp_
 def test_load_npy_without_the_converted_file_says_how_to_make_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="train.npy does not exist; convert the CSV first with csv_to_npy"):
         load_npy(tmp_path / "train.npy")
+
+
+# ---- tinygraph train --backend -----------------------------------------------------------
+def tinygraph_train(out, *options):
+    return main(["train", "--dataset", "moons", "--iterations", "5", "--out", str(out), *options])
+
+
+def test_tinygraph_train_on_the_torch_backend_writes_the_numpy_runs_history(tmp_path):
+    assert tinygraph_train(tmp_path / "numpy") == 0
+    assert tinygraph_train(tmp_path / "torch", "--backend", "torch") == 0
+    expected, history = (json.loads((tmp_path / run / "history.json").read_text()) for run in ("numpy", "torch"))
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+
+
+def test_tinygraph_train_names_the_package_a_missing_backend_needs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "cupy", None)
+    assert tinygraph_train(tmp_path, "--backend", "cupy") == 2
+    assert "the cupy backend needs CuPy: pip install cupy-cuda12x" in capsys.readouterr().err
+
+
+def test_tinygraph_train_refuses_a_scheduler_without_the_dask_backend(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        tinygraph_train(tmp_path, "--scheduler", "tcp://127.0.0.1:8786")
+    assert exit.value.code == 2
+    assert "--scheduler is the address of a Dask scheduler: give it with --backend dask" in capsys.readouterr().err

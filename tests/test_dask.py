@@ -7,12 +7,15 @@ after_each_update persists them, so that each iteration's graph does not hold th
 (models.backends.train_on runs these same steps; tests/test_backends.py tests it.)
 """
 
+import json
+
 import numpy as np
 import pytest
 
 import tinygraph as tg
 from models.backends import after_each_update, csv_to_npy, dask_client, load_npy, move
 from models.classifier import Classifier
+from models.cli import main
 from models.data import write_csv
 from models.optimizers import SGD
 from models.train import train
@@ -81,3 +84,12 @@ def test_load_npy_reads_the_converted_csv_in_blocks_of_examples(tmp_path, data):
     assert Y_dask.chunks == ((1,), (64, 64, 64, 8))
     np.testing.assert_array_equal(X_dask.compute(), X)
     np.testing.assert_array_equal(Y_dask.compute(), Y)
+
+
+def test_tinygraph_train_on_a_dask_scheduler_writes_the_numpy_runs_history(scheduler, tmp_path):
+    for run, options in (("numpy", []), ("dask", ["--backend", "dask", "--scheduler", scheduler])):
+        argv = ["train", "--dataset", "moons", "--iterations", "4", "--out", str(tmp_path / run), *options]
+        assert main(argv) == 0
+    expected, history = (json.loads((tmp_path / run / "history.json").read_text()) for run in ("numpy", "dask"))
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
