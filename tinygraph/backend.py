@@ -88,6 +88,16 @@ def astype(array: Any, dtype: Any, xp: ModuleType) -> Any:
     return array.astype(dtype) if xp is np else xp.astype(array, dtype)
 
 
+def reduce_sum(array: Any, axis: tuple[int, ...] | None, xp: ModuleType, keepdims: bool = False) -> Any:
+    """xp.sum over `axis` (all axes for None).
+
+    For numpy the ufunc's own reduce: the same sum, without np.sum's Python dispatch (~2 µs a call).
+    """
+    if xp is np:
+        return np.add.reduce(array, axis=axis, keepdims=keepdims)
+    return xp.sum(array, axis=axis, keepdims=keepdims)
+
+
 def size(array: Any) -> int:
     """The number of entries (the standard's `size` attribute is a method in PyTorch)."""
     return array.size if isinstance(array, np.ndarray) else math.prod(array.shape)

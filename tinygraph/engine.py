@@ -18,23 +18,23 @@ def topological_order(root: Tensor) -> list[Tensor]:
     """Every tensor that `root` depends on and that requires a gradient, inputs before their consumers.
 
     A depth-first search with an explicit stack instead of recursion, so a chain
-    of 100,000 nodes is as easy as a chain of three. A tensor is appended only
-    once all of its inputs have been, the second time the search meets it.
+    of 100,000 nodes is as easy as a chain of three. The stack holds the path from
+    root down to the tensor being explored, each with an iterator over its inputs;
+    a tensor is appended once that iterator is spent, so after all of its inputs.
     """
     order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    visited = {id(root)}
+    stack = [(root, iter(root.node.inputs if root.node is not None else ()))]
     while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
+        tensor, inputs = stack[-1]
+        for t in inputs:
+            if t.requires_grad and id(t) not in visited:
+                visited.add(id(t))
+                stack.append((t, iter(t.node.inputs if t.node is not None else ())))
+                break
+        else:  # every input is in order already
+            stack.pop()
             order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor.node is not None:
-            stack.extend((t, False) for t in tensor.node.inputs if t.requires_grad and id(t) not in visited)
     return order
 
 
@@ -58,9 +58,9 @@ def backward(
         grad = pending.pop(id(tensor), None)
         if grad is None:  # no path from here to root carries a gradient
             continue
-        if tensor.node is None or tensor.retains_grad:
-            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
         node = tensor.node
+        if node is None or tensor.retains_grad:
+            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
         if node is None:
             continue
         input_grads = node.input_grads(grad)

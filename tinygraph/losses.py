@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygraph.backend import astype, size
+from tinygraph.backend import astype, reduce_sum, size
 from tinygraph.errors import LabelError, ShapeError
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
@@ -23,16 +23,16 @@ class BCE(Node):
         check_same_shape(self.name, Yhat, Y)
         xp = self.xp
         eps = xp.finfo(Yhat.dtype).eps
-        Yhat = xp.clip(Yhat, eps, 1 - eps)
+        Yhat = xp.minimum(xp.maximum(Yhat, eps), 1 - eps)  # a clip, minus np.clip's Python layers
         log_Yhat, log_1mYhat = xp.log(Yhat), xp.log(1 - Yhat)
-        self.save_for_backward(Yhat, Y, log_Yhat - log_1mYhat)
-        return -xp.mean(Y * log_Yhat + (1 - Y) * log_1mYhat)
+        self.save_for_backward(Yhat, Y, log_Yhat, log_1mYhat)
+        return -reduce_sum(Y * log_Yhat + (1 - Y) * log_1mYhat, None, xp) / size(Y)
 
     def local_grads(self, dL):
-        Yhat, Y, log_odds = self.saved
+        Yhat, Y, log_Yhat, log_1mYhat = self.saved
         n = size(Y)
         dYhat = dL * (Yhat - Y) / (n * Yhat * (1 - Yhat)) if self.needs_grad[0] else None
-        dY = -dL * log_odds / n if self.needs_grad[1] else None
+        dY = -dL * (log_Yhat - log_1mYhat) / n if self.needs_grad[1] else None
         return dYhat, dY
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygraph.backend import astype
+from tinygraph.backend import astype, reduce_sum
 from tinygraph.errors import AnomalyError, GraphReleasedError, ShapeError, TinygraphError
 from tinygraph.modes import anomaly_detection_enabled, grad_enabled
 from tinygraph.tensor import Tensor
@@ -30,11 +30,12 @@ class Node:
     releasing the saved arrays after backward().
     """
 
-    def __init__(self) -> None:
-        self.inputs: tuple[Tensor, ...] = ()
-        self.needs_grad: tuple[bool, ...] = ()
-        self.saved: tuple[Any, ...] | None = ()
-        self.xp: Any = None
+    # What a fresh node holds; apply() sets them on the node when it runs and records it.
+    # (Class attributes, so that making a node costs no __init__ of its own.)
+    inputs: tuple[Tensor, ...] = ()
+    needs_grad: tuple[bool, ...] = ()
+    saved: tuple[Any, ...] | None = ()
+    xp: Any = None
 
     @property
     def name(self) -> str:
@@ -44,11 +45,8 @@ class Node:
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run the operation on `inputs` and return its output, recording the graph if needed."""
         node = cls(**params)
-        like = next((x for x in inputs if isinstance(x, Tensor)), None)
-        if like is None:  # e.g. tg.relu(array): the first input sets the dtype
-            like = Tensor(inputs[0])
-        tensors = tuple(x if isinstance(x, Tensor) else like.constant_like(x) for x in inputs)
-        node.xp = like.xp
+        tensors = as_tensors(inputs)
+        xp = node.xp = tensors[0].xp
         try:
             out = node.forward(*[t.data for t in tensors])
         except TinygraphError:  # the node's own, precise complaint
@@ -58,11 +56,12 @@ class Node:
             raise ShapeError(f"{node.name}: {node.shape_error(*shapes)}") from error
         if anomaly_detection_enabled():
             node.check_finite(out, "forward produced", tensors)
-        if grad_enabled() and any(t.requires_grad for t in tensors):
-            node.inputs = tensors
-            node.needs_grad = tuple(t.requires_grad for t in tensors)
-            return Tensor.from_node(out, node, node.xp)
-        return Tensor.from_node(out, None, node.xp)
+        if grad_enabled():
+            needs_grad = tuple([t.requires_grad for t in tensors])
+            if any(needs_grad):
+                node.inputs, node.needs_grad = tensors, needs_grad
+                return Tensor.from_node(out, node, xp)
+        return Tensor.from_node(out, None, xp)
 
     def forward(self, *arrays: Any) -> Any:
         raise NotImplementedError
@@ -89,7 +88,7 @@ class Node:
             for g in grads:
                 if g is not None:
                     self.check_finite(g, "backward produced", self.inputs)
-        return tuple(g if g is None else fit_to_input(g, t.data, self.xp) for g, t in zip(grads, self.inputs))
+        return tuple([g if g is None else fit_to_input(g, t.data, self.xp) for g, t in zip(grads, self.inputs)])
 
     def release(self) -> None:
         """Drop the arrays kept for backward; the graph's structure stays, for pictures."""
@@ -104,6 +103,15 @@ class Node:
 
     def __repr__(self) -> str:
         return f"{self.name}(inputs={[t.name or t.shape for t in self.inputs]})"
+
+
+def as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """The inputs as tensors: numbers and arrays become constants of the first tensor's dtype and library."""
+    tensors = [x for x in inputs if isinstance(x, Tensor)]
+    if len(tensors) == len(inputs):
+        return inputs
+    like = tensors[0] if tensors else Tensor(inputs[0])  # e.g. tg.relu(array): the array sets the dtype
+    return tuple([x if isinstance(x, Tensor) else like.constant_like(x) for x in inputs])
 
 
 def fit_to_input(grad: Any, data: Any, xp: Any) -> Any:
@@ -127,4 +135,5 @@ def unbroadcast(grad: Any, shape: tuple[int, ...], xp: Any) -> Any:
     stretched = tuple(range(leading)) + tuple(
         leading + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[leading + axis] != 1
     )
-    return xp.reshape(xp.sum(grad, axis=stretched), shape)
+    summed = reduce_sum(grad, stretched, xp, keepdims=True)
+    return summed if leading == 0 else xp.reshape(summed, shape)

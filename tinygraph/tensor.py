@@ -82,7 +82,8 @@ class Tensor:
         """The value of a one-element tensor as a Python float."""
         if size(self.data) != 1:
             raise ShapeError(f"item() needs a tensor of one element, not one of shape {self.shape}")
-        return float(self.xp.reshape(self.data, (-1,))[0])
+        data = self.data  # a 0-d array, or a numpy scalar as numpy's reductions return
+        return float(data if data.ndim == 0 else self.xp.reshape(data, (-1,))[0])
 
     def __repr__(self) -> str:
         label = f"{self.name!r}, " if self.name else ""
