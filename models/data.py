@@ -5,13 +5,14 @@ the feature rows come first (for images, the 12288 pixels of a 64x64x3 reshape)
 and the last row holds the labels. `train.csv` has 12,289 rows of 2,000 numbers:
 about 470 MB of text for a 190 MB array.
 
-How the loader reaches pandas' speed with about 1.2x the array's memory (pandas
-itself peaks at 5x): a first pass counts the rows, so the array is allocated once;
-then the file is read in blocks of whole lines, and each block is checked for
-ragged rows, parsed by a C parser (pandas' when installed, numpy's otherwise) and
-copied into its rows. Only when a block fails is it read again slowly, cell by
-cell, to name the row and the column. Rows and columns are counted from 1, as a
-spreadsheet shows them.
+How the loader stays near pandas' speed in a fraction of its memory (pandas'
+read_csv peaks at 5x the array): a first pass finds where every line ends, so the
+array is allocated once, at its final size; then the file is read in blocks of
+whole lines, and each block is checked for ragged rows, parsed by a C parser
+(pandas' when it is installed, numpy's loadtxt otherwise) and copied into its
+rows. Only a block that fails is read again, slowly, cell by cell, to name the
+row and the column. Rows and columns are counted from 1, as a spreadsheet shows
+them.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from numpy.typing import DTypeLike
 Labels = Literal["binary", "classes"]
 LABEL_KINDS: tuple[str, ...] = ("binary", "classes")
 
-# The text is read and parsed a block at a time. Measured on the full-size file
-# (benchmarks/bench_csv.py), 2 MB blocks keep the peak within 1.1x the array for
-# about 1.3x pandas' time; larger blocks cost memory and, through the allocator's
-# churn, no less time.
-BLOCK_BYTES = 2 << 20
+# The text is read and parsed a block at a time. On the full-size file
+# (benchmarks/bench_csv.py), 8 MB blocks cost about 60 MB above the array (1.3x
+# its 188 MB) for about 1.3x pandas' time. Smaller blocks save memory but cost
+# time: the allocator then hands each block's buffers back to the system and
+# fresh pages must be faulted in again (2 MB blocks: 1.1x the array, 1.5x the time).
+BLOCK_BYTES = 8 << 20
 # The cell grammar the slow pass accepts: decimal numbers, spaces around them allowed.
 NUMBER = re.compile(rb"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
@@ -205,9 +207,9 @@ def _blocks(file: BinaryIO, line_ends: list[int]) -> Iterator[tuple[int, list[in
 
 
 def _check_rectangular(path: Path, block: bytes, bounds: list[int], first_row: int, columns: int) -> None:
-    text = np.frombuffer(block, np.uint8)
+    is_comma = np.frombuffer(block, np.uint8) == ord(",")
     for i, (start, stop) in enumerate(zip([0, *bounds], bounds)):
-        cells = np.count_nonzero(text[start:stop] == ord(",")) + 1  # a line at a time: no block-sized mask
+        cells = np.count_nonzero(is_comma[start:stop]) + 1
         if cells != columns:
             found = "an empty line" if not block[start:stop].strip() else f"{cells} cells"
             raise DataError(f"{path}, row {first_row + i}: {found}, but row 1 has {columns}")
