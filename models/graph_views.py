@@ -16,6 +16,7 @@ import numpy as np
 import tinygraph as tg
 from tinygraph.engine import topological_order
 from models.classifier import Classifier
+from models.mlp import MLP
 
 # A tiny input: the pictures are about the graph, and small arrays keep the labels short.
 TINY = {"nx": 2, "nh": 3, "n": 4}
@@ -61,7 +62,7 @@ def write_graph_views(out_dir: Path, loss: tg.Tensor | None = None) -> list[Path
     return written
 
 
-def trained_graph_svg(model: Classifier, X: Any, Y: Any) -> bytes:
+def trained_graph_svg(model: Classifier | MLP, X: Any, Y: Any) -> bytes:
     """The trained model's graph as SVG, with a summary of each parameter, on the first few examples of X.
 
     Raises ImportError without the graphviz package, GraphvizNotFoundError without its dot program.
@@ -70,5 +71,10 @@ def trained_graph_svg(model: Classifier, X: Any, Y: Any) -> bytes:
     from tinygraph.viz.render import image
 
     n = min(TINY["n"], np.shape(X)[1])
-    loss = notebook_loss(model, np.asarray(X)[:, :n], np.asarray(Y)[:, :n])
+    X, Y = np.asarray(X)[:, :n], np.asarray(Y)[:, :n]
+    if isinstance(model, MLP):  # any depth: one frame per layer, as the network names them
+        steps = model.forward_steps(X)
+        loss = model.loss_from_logits(steps[f"Z{model.depth}"], Y)
+        return image(draw(loss, values=True, clusters=model.layer_of(steps)), "svg")
+    loss = notebook_loss(model, X, Y)
     return image(draw(loss, values=True, clusters=layers(loss)), "svg")

@@ -14,6 +14,7 @@ import numpy as np
 
 import tinygraph as tg
 from models.classifier import Classifier
+from models.mlp import MLP
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -30,13 +31,13 @@ def _figure(**options: Any) -> Figure:
     return Figure(**options)
 
 
-def learning_curve(history: dict[str, list[float]]) -> Figure:
-    """Training loss (blue) and validation loss (red) per iteration, as in the notebook."""
+def learning_curve(history: dict[str, list[float]], per: str = "iteration") -> Figure:
+    """Training loss (blue) and validation loss (red) per iteration (per epoch for mini-batches), as in the notebook."""
     fig = _figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(history["train_loss"], "b", label="train")
     ax.plot(history["val_loss"], "r", label="validation")
-    ax.set_xlabel("iterations")
+    ax.set_xlabel(f"{per}s")
     ax.set_ylabel("loss")
     ax.legend()
     return fig
@@ -55,15 +56,17 @@ def image_grid(X: np.ndarray, Y: np.ndarray, count: int = 10, columns: int = 5) 
     return fig
 
 
-def decision_boundary(model: Classifier, X: np.ndarray, Y: np.ndarray, resolution: int = 200) -> Figure:
+def decision_boundary(model: Classifier | MLP, X: np.ndarray, Y: np.ndarray, resolution: int = 200) -> Figure:
     """For 2-D data: the model's probability of class 1 over the plane, its 0.5 contour, and the examples."""
     if X.shape[0] != 2:
         raise tg.ShapeError(f"decision_boundary: needs 2-D examples (2 x n), not X of shape {X.shape}")
     margin = 0.1 * (X.max(axis=1) - X.min(axis=1)) + 1e-9
     low, high = X.min(axis=1) - margin, X.max(axis=1) + margin
     x0, x1 = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
-    with tg.no_grad():
-        Yhat = model.forward(np.stack([x0.ravel(), x1.ravel()])).numpy().reshape(x0.shape)
+    grid = np.stack([x0.ravel(), x1.ravel()])
+    with tg.no_grad():  # an MLP's forward gives logits; its probabilities are the classifier's Yhat
+        Yhat = model.probabilities(grid) if isinstance(model, MLP) else model.forward(grid).numpy()
+    Yhat = Yhat.reshape(x0.shape)
     fig = _figure(figsize=(5, 5), layout="constrained")
     ax = fig.add_subplot()
     ax.contourf(x0, x1, Yhat, levels=20, cmap="RdBu_r", vmin=0, vmax=1, alpha=0.6)

@@ -1,27 +1,52 @@
-"""Gradient descent on the notebook's classifier, as its create_nn_model does it.
+"""Training: the notebook's gradient descent, and the mini-batch loop of deeper nets, in one loop.
 
-Each iteration runs the forward pass on the training data (recording the graph)
-and on the validation data (recording nothing), keeps both losses, lets the engine
-backpropagate, and hands the update to an optimiser: anything with step() and
-zero_grad(), such as models.optimizers.SGD, the notebook's update_parameters.
+An epoch is one pass over the training examples (columns), in batches of
+`batch_size` drawn in a fresh seeded order each epoch. Without a batch size the
+whole training set is one batch, so an epoch is one iteration of the notebook's
+create_nn_model: the forward pass on the training data (recording the graph) and
+on the validation data (recording nothing), both losses kept, backpropagation by
+the engine, and an update by the optimiser: anything with step() and zero_grad(),
+such as models.optimizers.SGD, the notebook's update_parameters.
+
+The history has one entry per epoch (so per iteration with the whole batch, as
+in the notebook). Entry e holds
+    train_loss  the mean training-mode loss (dropout on) of epoch e's batches, each before its update
+    val_loss    the evaluation-mode loss (dropout off) on the validation data before epoch e's updates
+With the whole batch both are the losses before the e-th update, the notebook's numbers.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 import tinygraph as tg
-from models.classifier import Classifier
+from models.mlp import MLP
 from models.optimizers import Optimizer
 
-# Called after each iteration with (iteration, train loss, validation loss).
+# Called after each epoch (each iteration, with the whole batch) with (epoch, train loss, validation loss).
 IterationCallback = Callable[[int, float, float], None]
+
+
+class Model(Protocol):
+    """What train() needs of a network: models.classifier.Classifier and models.mlp.MLP both fit."""
+
+    def parameters(self) -> list[tg.Tensor]: ...
+    def loss(self, X: Any, Y: Any) -> tg.Tensor: ...
+    def as_input(self, X: Any, what: str = "X") -> tg.Tensor: ...
+    def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor: ...
+
+
+class Schedule(Protocol):
+    """A learning-rate schedule such as models.optimizers.StepDecay; train() steps it once per epoch."""
+
+    def step(self) -> None: ...
 
 
 class TrainingDivergedError(tg.TinygraphError, ArithmeticError):
@@ -30,71 +55,167 @@ class TrainingDivergedError(tg.TinygraphError, ArithmeticError):
 
 @dataclass
 class TrainingResult:
-    """What training produced: the model (trained in place), the losses per iteration, and how it ended.
+    """What training produced: the model (trained in place), the losses per epoch, and how it ended.
 
-    history["train_loss"][i] and history["val_loss"][i] are the losses before the
-    i-th update, as in the notebook; `iterations` updates were made. `interrupted`
-    is true when Ctrl-C stopped training early.
+    `iterations` updates were made in `len(history["val_loss"])` epochs. `best_epoch`
+    is the epoch whose starting parameters the model holds after early stopping
+    (None without early stopping; the number of epochs when the last update's
+    parameters were the best). `stopped_early` is true when the validation loss stopped improving;
+    `interrupted` is true when Ctrl-C stopped training.
     """
 
-    model: Classifier
+    model: Model
     history: dict[str, list[float]]
     iterations: int
     seconds: float
     interrupted: bool
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    per: str = "iteration"  # what one entry of the history is: an "iteration" (the whole batch) or an "epoch"
 
 
 def train(
-    model: Classifier,
+    model: Model,
     train_X: Any,
     train_Y: Any,
     val_X: Any,
     val_Y: Any,
     *,
-    iterations: int,
     optimizer: Optimizer,
+    iterations: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    shuffle_seed: int = 0,
+    early_stopping: int | None = None,
+    schedule: Schedule | None = None,
     on_iteration: IterationCallback | None = None,
 ) -> TrainingResult:
-    """Run `iterations` steps of `optimizer` on the training loss, recording train and validation losses.
+    """Make `iterations` updates, or `epochs` passes over the data, recording train and validation losses.
 
-    The data are checked and cast to the model's dtype once, before the loop. A
-    NaN or infinite loss raises TrainingDivergedError; Ctrl-C (KeyboardInterrupt)
-    ends training early and returns the parameters after the last complete update.
+    batch_size      examples per update; None (the notebook's way) uses all of them
+    shuffle_seed    seeds the order of the examples, drawn afresh each epoch (mini-batches only)
+    early_stopping  patience: stop once the validation loss has not improved for this many
+                    epochs, and leave the model with the parameters of the lowest one
+    schedule        stepped after each epoch, e.g. StepDecay(optimizer, every=10, gamma=0.5)
+
+    The data are checked and cast to the model's dtype once, before the loop. A NaN
+    or infinite loss raises TrainingDivergedError; Ctrl-C (KeyboardInterrupt) ends
+    training and returns the parameters after the last complete update, with the
+    losses of complete epochs. Early stopping keeps the best parameters by reference:
+    optimisers replace a parameter's array (p.data = ...) rather than writing into it.
     """
-    if iterations < 0:
-        raise ValueError(f"train: the number of iterations must be at least 0, not {iterations}")
     check_data(train_X, train_Y, val_X, val_Y)
     train_X, val_X = model.as_input(train_X, "train_X"), model.as_input(val_X, "val_X")
     train_Y = model.as_labels(train_Y, train_X.shape[1], "train_Y")
     val_Y = model.as_labels(val_Y, val_X.shape[1], "val_Y")
+    n = train_X.shape[1]
+    batch_size = n if batch_size is None else min(check_count("batch_size", batch_size, low=1), n)
+    updates = count_updates(iterations, epochs, batches_per_epoch=-(-n // batch_size))
+    per = "iteration" if batch_size == n else "epoch"
+    if early_stopping is not None:
+        check_count("early_stopping (the patience)", early_stopping, low=1)
+    parameters = model.parameters()
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
-    done = 0
+    best, shuffle = Best(), np.random.default_rng(shuffle_seed)
+    done, stopped_early = 0, False
     start = time.perf_counter()
     try:
-        for i in range(iterations):
-            L = model.loss(train_X, train_Y)
-            with tg.no_grad():
-                val_loss = model.loss(val_X, val_Y).item()
-            train_loss = L.item()
-            if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-                raise TrainingDivergedError(
-                    f"iteration {i}: the loss became {train_loss} (train) and {val_loss} (validation); "
-                    "the learning rate may be too large, or the data hold NaN or infinity"
-                )
-            history["train_loss"].append(train_loss)
+        while done < updates and not stopped_early:
+            epoch = len(history["val_loss"])
+            val_loss = validation_loss(model, val_X, val_Y)
+            best.consider(val_loss, epoch, parameters)
+            losses = []
+            for Xb, Yb in itertools.islice(batches(train_X, train_Y, batch_size, shuffle), updates - done):
+                L = training_loss(model, Xb, Yb)
+                losses.append(L.item())
+                check_finite(done, losses[-1], val_loss)
+                L.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+                done += 1
+            history["train_loss"].append(math.fsum(losses) / len(losses))
             history["val_loss"].append(val_loss)
-            L.backward()
-            optimizer.step()
-            optimizer.zero_grad()
-            done = i + 1
+            if schedule is not None:
+                schedule.step()
             if on_iteration is not None:
-                on_iteration(i, train_loss, val_loss)
-    except KeyboardInterrupt:
-        # Losses recorded for an update that did not finish describe no returned parameters.
-        del history["train_loss"][done:], history["val_loss"][done:]
+                on_iteration(epoch, history["train_loss"][-1], val_loss)
+            stopped_early = early_stopping is not None and epoch - best.epoch >= early_stopping
+    except KeyboardInterrupt:  # the history holds complete epochs only: it is appended to after each
         optimizer.zero_grad()
-        return TrainingResult(model, history, done, time.perf_counter() - start, interrupted=True)
-    return TrainingResult(model, history, done, time.perf_counter() - start, interrupted=False)
+        return TrainingResult(model, history, done, time.perf_counter() - start, interrupted=True, per=per)
+    if early_stopping is not None:
+        if not stopped_early:  # the last update's parameters are not yet validated
+            best.consider(validation_loss(model, val_X, val_Y), len(history["val_loss"]), parameters)
+        best.restore(parameters)
+    return TrainingResult(
+        model, history, done, time.perf_counter() - start, interrupted=False,
+        best_epoch=None if early_stopping is None else best.epoch, stopped_early=stopped_early, per=per,
+    )  # fmt: skip
+
+
+def batches(
+    X: tg.Tensor, Y: tg.Tensor, batch_size: int, shuffle: np.random.Generator
+) -> Iterator[tuple[tg.Tensor, tg.Tensor]]:
+    """One epoch's batches of examples (columns) in a fresh random order; the whole set, as it is, in one batch."""
+    n = X.shape[1]
+    if batch_size >= n:
+        yield X, Y
+        return
+    order = shuffle.permutation(n)
+    for first in range(0, n, batch_size):
+        columns = order[first : first + batch_size]
+        yield tg.Tensor(X.data[:, columns], name=X.name), tg.Tensor(Y.data[:, columns], name=Y.name)
+
+
+def training_loss(model: Model, X: tg.Tensor, Y: tg.Tensor) -> tg.Tensor:
+    """The loss in training mode (dropout on); the notebook's Classifier has no dropout, so no modes."""
+    return model.loss(X, Y, training=True) if isinstance(model, MLP) else model.loss(X, Y)
+
+
+def validation_loss(model: Model, X: tg.Tensor, Y: tg.Tensor) -> float:
+    """The loss in evaluation mode (dropout off), recording no graph."""
+    with tg.no_grad():
+        return model.loss(X, Y).item()
+
+
+@dataclass
+class Best:
+    """The lowest validation loss seen, the epoch it was measured at, and the parameters it was measured on."""
+
+    loss: float = math.inf
+    epoch: int = 0
+    arrays: list[Any] | None = None
+
+    def consider(self, loss: float, epoch: int, parameters: list[tg.Tensor]) -> None:
+        if loss < self.loss or self.arrays is None:
+            self.loss, self.epoch, self.arrays = loss, epoch, [p.data for p in parameters]
+
+    def restore(self, parameters: list[tg.Tensor]) -> None:
+        for p, data in zip(parameters, self.arrays, strict=True):
+            p.data = data
+
+
+def check_finite(iteration: int, train_loss: float, val_loss: float) -> None:
+    if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+        raise TrainingDivergedError(
+            f"iteration {iteration}: the loss became {train_loss} (train) and {val_loss} (validation); "
+            "the learning rate may be too large, or the data hold NaN or infinity"
+        )
+
+
+def count_updates(iterations: int | None, epochs: int | None, batches_per_epoch: int) -> int:
+    """The number of updates that `iterations` or `epochs` (exactly one of them) asks for."""
+    if (iterations is None) == (epochs is None):
+        raise ValueError("train: give the number of iterations (updates) or of epochs, one of the two")
+    if iterations is not None:
+        return check_count("iterations", iterations, low=0)
+    return check_count("epochs", epochs, low=0) * batches_per_epoch
+
+
+def check_count(what: str, value: int, low: int) -> int:
+    if value < low:
+        raise ValueError(f"train: {what} must be at least {low}, not {value}")
+    return value
 
 
 def check_data(train_X: Any, train_Y: Any, val_X: Any, val_Y: Any) -> None:

@@ -52,12 +52,13 @@ def test_train_on_the_default_dataset_writes_history_params_metrics_and_pictures
     assert "validation accuracy" in result.stdout
     assert set(p.name for p in out.iterdir()) == RUN_FILES | {"decision_boundary.png"}
     history = json.loads((out / "history.json").read_text())
-    assert set(history) == {"train_loss", "val_loss"}
+    assert set(history) == {"per", "train_loss", "val_loss"} and history["per"] == "iteration"
     assert len(history["train_loss"]) == len(history["val_loss"]) == 7
     with np.load(out / "params.npz", allow_pickle=False) as params:
         assert {name: params[name].shape for name in params.files} == {
-            "W1": (5, 2), "b1": (5, 1), "W2": (1, 5), "b2": (1, 1)
+            "W1": (5, 2), "b1": (5, 1), "W2": (1, 5), "b2": (1, 1), "architecture": ()
         }  # fmt: skip
+        assert json.loads(str(params["architecture"])) == {"layer_sizes": [2, 5, 1], "activations": ["relu"]}
     metrics = json.loads((out / "metrics.json").read_text())
     assert METRICS <= set(metrics)
     assert metrics["iterations"] == 7 and metrics["interrupted"] is False
