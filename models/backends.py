@@ -145,8 +145,8 @@ def persist_parameters(model: Classifier) -> Callable[[], None]:
 
     def persist() -> None:
         parameters = model.parameters()
-        for p, data in zip(parameters, dask.persist(*(p.data for p in parameters))):
-            p.data = data
+        for p, persisted in zip(parameters, dask.persist(*(p.data for p in parameters))):
+            p.data = persisted
 
     return persist
 
