@@ -111,7 +111,7 @@ def add_deep_net_options(p: argparse.ArgumentParser) -> None:
     )
     deep.add_argument("--layers", type=layer_sizes, metavar="N,N,...", help="hidden layer sizes, e.g. 64,32")
     deep.add_argument("--activation", choices=ACTIVATIONS, help="of every hidden layer (default: relu)")
-    deep.add_argument("--init", choices=INITIALIZERS, help="initial weights (default: xavier; uniform is the notebook's)")
+    deep.add_argument("--init", choices=INITIALIZERS, help="initial weights (default: xavier; uniform: the notebook's)")
     deep.add_argument("--optimizer", choices=OPTIMIZERS)
     deep.add_argument("--batch-size", type=positive_int, metavar="N", help="examples per update")
     deep.add_argument("--l2", type=non_negative_float, metavar="LAMBDA", help="L2 weight decay (default: 0)")
@@ -120,7 +120,7 @@ def add_deep_net_options(p: argparse.ArgumentParser) -> None:
         "--early-stopping", type=positive_int, metavar="N",
         help="stop after N epochs without a lower validation loss; keep the parameters of the lowest",
     )  # fmt: skip
-    deep.add_argument("--lr-decay-every", type=positive_int, metavar="N", help="multiply lr by --lr-decay every N epochs")
+    deep.add_argument("--lr-decay-every", type=positive_int, metavar="N", help="multiply lr by --lr-decay each N epochs")
     deep.add_argument("--lr-decay", type=decay_factor, metavar="GAMMA", help="with --lr-decay-every (default: 0.1)")
     deep.add_argument(
         "--classes", type=positive_int, metavar="K",
@@ -179,7 +179,8 @@ def check_train_options(args: argparse.Namespace) -> None:
     if args.layers is None:
         given = [option for option in DEEP_ONLY if getattr(args, option) is not None]
         if given:
-            raise UsageError(f"--{given[0].replace('_', '-')} is for deeper nets: give --layers too (e.g. --layers 64,32)")
+            option = "--" + given[0].replace("_", "-")
+            raise UsageError(f"{option} is for deeper nets: give --layers too (e.g. --layers 64,32)")
     elif args.backend != "numpy":
         raise UsageError("--layers trains on numpy; --backend serves the notebook's classifier")
     if args.lr_decay is not None and args.lr_decay_every is None:
@@ -203,7 +204,7 @@ def plan_classifier(args: argparse.Namespace, arrays: tuple[np.ndarray, ...], de
 
 def plan_mlp(args: argparse.Namespace, arrays: tuple[np.ndarray, ...]) -> Plan:
     """A multi-layer perceptron and the mini-batch loop, from --layers and the deeper-net options."""
-    train_X, train_Y, val_X, val_Y = arrays
+    train_X, train_Y, _, val_Y = arrays
     options = {key: DEEP_DEFAULTS[key] if getattr(args, key) is None else getattr(args, key) for key in DEEP_DEFAULTS}
     classes = count_classes(args.classes, train_Y, val_Y)
     model = MLP(
@@ -214,10 +215,8 @@ def plan_mlp(args: argparse.Namespace, arrays: tuple[np.ndarray, ...]) -> Plan:
     lr = args.lr or inspect.signature(optimizer_class).parameters["lr"].default
     optimizer = optimizer_class(model.parameters(), lr=lr, weight_decay=args.l2 or 0.0)
     schedule = None if args.lr_decay_every is None else StepDecay(optimizer, args.lr_decay_every, args.lr_decay or 0.1)
-    epochs = args.iterations if args.iterations is not None else (args.epochs or options["epochs"])
-    counted = {"iterations" if args.iterations is not None else "epochs": epochs}
-    batch_size = options["batch_size"]
-    batches_per_epoch = -(-train_X.shape[1] // min(batch_size, train_X.shape[1]))
+    epochs, batch_size = options.pop("epochs"), options["batch_size"]
+    counted = {"epochs": epochs} if args.iterations is None else {"iterations": args.iterations}
     settings = {
         "layers": args.layers, **options, "lr": lr, **counted, "l2": args.l2 or 0.0, "dropout": model.dropout,
         "early_stopping": args.early_stopping, "classes": classes,
@@ -229,8 +228,9 @@ def plan_mlp(args: argparse.Namespace, arrays: tuple[np.ndarray, ...]) -> Plan:
             early_stopping=args.early_stopping, schedule=schedule, on_iteration=progress,
         )  # fmt: skip
 
-    total = epochs if args.iterations is None else -(-epochs // batches_per_epoch)
-    return Plan(model, total, "epoch", settings, run)
+    if args.iterations is not None:  # the progress bar counts epochs, the last one perhaps partial
+        epochs = -(-args.iterations // -(-train_X.shape[1] // batch_size))
+    return Plan(model, epochs, "epoch", settings, run)
 
 
 def count_classes(given: int | None, train_Y: np.ndarray, val_Y: np.ndarray) -> int:
