@@ -1,7 +1,8 @@
-"""The `tinygraph` command: train the notebook's classifier, and predict with it.
+"""The `tinygraph` command: train the notebook's classifier or a deeper net, and predict with it.
 
     tinygraph train                                      # the built-in two moons
     tinygraph train --train train.csv --val validation.csv --hidden 50 --lr 0.01 --iterations 2000
+    tinygraph train --dataset spirals --layers 64,32 --optimizer adam --batch-size 32 --dropout 0.1
     tinygraph predict --params runs/latest/params.npz --data validation.csv
     tinygraph graph --out runs/graph                     # the classifier's graph, for a lecture
 
@@ -67,11 +68,15 @@ DEEP_ONLY = ("activation", "init", "optimizer", "batch_size", "l2", "dropout", "
 def add_train_parser(subcommands: Any) -> None:
     p = subcommands.add_parser(
         "train",
-        help="train the notebook's one-hidden-layer classifier",
-        description="Train the notebook's classifier by gradient descent and write what it learned to --out.",
+        help="train the notebook's one-hidden-layer classifier, or a deeper net (--layers)",
+        description="Train the notebook's classifier by gradient descent, or a multi-layer perceptron "
+        "(--layers), and write what it learned to --out.",
     )
     source = p.add_argument_group("data (CSV files in the notebook's layout, or a built-in dataset)")
-    source.add_argument("--train", type=Path, metavar="PATH", help="training CSV: feature rows, then a 0/1 label row")
+    source.add_argument(
+        "--train", type=Path, metavar="PATH",
+        help="training CSV: feature rows, then a 0/1 label row (0..K-1 with --layers)",
+    )  # fmt: skip
     source.add_argument("--val", type=Path, metavar="PATH", help="validation CSV, laid out as --train")
     source.add_argument(
         "--dataset",
@@ -90,8 +95,9 @@ def add_train_parser(subcommands: Any) -> None:
     p.add_argument("--seed", type=int, default=1, help="seed of the initial weights (default: 1, as the notebook)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: float64")
     p.add_argument(
-        "--print-every", type=positive_int, metavar="N", help="also print the losses every N iterations"
-    )
+        "--print-every", type=positive_int, metavar="N",
+        help="also print the losses every N iterations (epochs with --layers)",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=Path("runs/latest"), metavar="DIR", help="default: runs/latest")
     p.add_argument(
         "--backend", choices=BACKENDS, default="numpy",
@@ -120,7 +126,7 @@ def add_deep_net_options(p: argparse.ArgumentParser) -> None:
         "--early-stopping", type=positive_int, metavar="N",
         help="stop after N epochs without a lower validation loss; keep the parameters of the lowest",
     )  # fmt: skip
-    deep.add_argument("--lr-decay-every", type=positive_int, metavar="N", help="multiply lr by --lr-decay each N epochs")
+    deep.add_argument("--lr-decay-every", type=positive_int, metavar="N", help="multiply lr by --lr-decay per N epochs")
     deep.add_argument("--lr-decay", type=decay_factor, metavar="GAMMA", help="with --lr-decay-every (default: 0.1)")
     deep.add_argument(
         "--classes", type=positive_int, metavar="K",
