@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+import tinygraph as tg
 from benchmarks.implementations import HandWrittenNumpy, PyTorchEager, Tinygraph, pytorch_available
 from benchmarks.machine import machine
 from benchmarks.measure import calibrate, flat_memory, peak_memory, summary, time_round_robin
@@ -56,7 +57,7 @@ def bench_workload(workload: Workload, dtype: type, quick: bool, torch_note: str
         "ratio_to_numpy": {name: t["median_s"] / base for name, t in times.items()},
         "losses_agree_with_numpy": agree,
         "peak_mib": {name: peak_memory(impl.step) for name, impl in impls.items() if name != "pytorch"},
-        "flat_memory": flat_memory(impls["tinygraph"].step, workload.flat_iterations),
+        "flat_memory": flat_memory(impls["tinygraph"].step, workload.flat_iterations, (tg.Tensor, tg.Node)),
     }
     goal = TIME_GOALS.get(workload.name)
     result["time_goal"] = goal
@@ -102,7 +103,9 @@ def table(results: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats: a smoke test, not a measurement")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes and few repeats: a smoke test, not a measurement"
+    )
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to write the figures ({DEFAULT_JSON})")
     parser.add_argument("--only", nargs="+", metavar="WORKLOAD", help="run only these workloads")
     parser.add_argument("--no-csv", action="store_true", help="skip the CSV loader benchmark")
