@@ -112,9 +112,10 @@ class Classifier:
     def forward(self, X: tg.Tensor | np.ndarray) -> tg.Tensor:
         """Yhat = sigmoid(W2 relu(W1 X + b1) + b2), 1 x n; each intermediate tensor carries its name."""
         X = self.as_input(X)
-        Z1 = _named(self.W1 @ X + self.b1, "Z1")
+        # The products get names too, so that a picture labels MatMul's edge dW1X/dW1 = (.) X^T.
+        Z1 = _named(_named(self.W1 @ X, "W1X") + self.b1, "Z1")
         A1 = _named(tg.relu(Z1), "A1")
-        Z2 = _named(self.W2 @ A1 + self.b2, "Z2")
+        Z2 = _named(_named(self.W2 @ A1, "W2A1") + self.b2, "Z2")
         return _named(tg.sigmoid(Z2), "Yhat")
 
     def loss(self, X: tg.Tensor | np.ndarray, Y: tg.Tensor | np.ndarray) -> tg.Tensor:

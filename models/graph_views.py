@@ -22,18 +22,19 @@ from models.mlp import MLP
 TINY = {"nx": 2, "nh": 3, "n": 4}
 
 # The notebook's two layers, framed in the pictures.
-LAYERS = {"hidden layer (ReLU)": ("W1", "b1", "Z1", "A1"), "output layer (sigmoid)": ("W2", "b2", "Z2", "Yhat")}
+LAYERS = {
+    "hidden layer (ReLU)": ("W1", "b1", "W1X", "Z1", "A1"),
+    "output layer (sigmoid)": ("W2", "b2", "W2A1", "Z2", "Yhat"),
+}
 
 
 def layers(loss: tg.Tensor) -> dict[str, list[tg.Tensor]]:
-    """The tensors of each layer, with the unnamed products W1 X and W2 A1 that feed Z1 and Z2."""
+    """The tensors of each layer, found by their names."""
     members: dict[str, list[tg.Tensor]] = {layer: [] for layer in LAYERS}
     for tensor in topological_order(loss):
-        layer = next((layer for layer, names in LAYERS.items() if tensor.name in names), None)
-        if layer is not None:
-            members[layer].append(tensor)
-            inputs = tensor.node.inputs if tensor.node is not None else ()
-            members[layer].extend(t for t in inputs if t.name is None and t.requires_grad)
+        for layer, names in LAYERS.items():
+            if tensor.name in names:
+                members[layer].append(tensor)
     return members
 
 
@@ -50,10 +51,11 @@ def tiny_example(seed: int = 0) -> tg.Tensor:
     return notebook_loss(model, X, (X[:1] > 0).astype(float))
 
 
-def write_graph_views(out_dir: Path, loss: tg.Tensor | None = None) -> list[Path]:
+def write_graph_views(out_dir: str | Path, loss: tg.Tensor | None = None) -> list[Path]:
     """forward.svg, local_grads.svg, backward.svg and step-through/ in `out_dir`; returns what was written."""
     from tinygraph.viz import draw, render, step_through
 
+    out_dir = Path(out_dir)
     loss = tiny_example() if loss is None else loss
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
     clusters = layers(loss)

@@ -157,7 +157,7 @@ class MLP:
         return steps
 
     def layer_of(self, steps: Mapping[str, tg.Tensor]) -> Callable[[tg.Tensor], str | None]:
-        """For tg.draw(clusters=...): names each tensor's layer, "layer 1" for W1, b1, W1 A0, Z1, A1, ...
+        """For Tensor.draw(clusters=...): names each tensor's layer, "layer 1" for W1, b1, W1 A0, Z1, A1, ...
 
         `steps` is what forward_steps returned for the drawn graph; tensors outside
         the layers (X, labels, the loss) get None and are drawn outside every frame.
