@@ -78,6 +78,9 @@ class Classifier:
             )
         )
 
+    def __repr__(self) -> str:
+        return f"Classifier(nx={self.nx}, nh={self.nh}, {self.dtype})"
+
     # ---- what it holds ------------------------------------------------------------
     @property
     def nx(self) -> int:

@@ -105,8 +105,8 @@ def size(array: Any) -> int:
 
 def to_numpy(array: Any) -> np.ndarray:
     """`array` as a numpy array in host memory: copied from a GPU, computed for Dask, a view where possible."""
-    if isinstance(array, np.ndarray):
-        return array
+    if isinstance(array, (np.ndarray, np.generic)):  # np.generic: what numpy's full reductions return
+        return np.asarray(array)
     from array_api_compat import is_cupy_array, is_torch_array, to_device
 
     if is_cupy_array(array) or is_torch_array(array):  # possibly on a GPU, which numpy cannot read
