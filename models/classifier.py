@@ -121,8 +121,12 @@ class Classifier:
         Z2 = _named(_named(self.W2 @ A1, "W2A1") + self.b2, "Z2")
         return _named(tg.sigmoid(Z2), "Yhat")
 
-    def loss(self, X: tg.Tensor | np.ndarray, Y: tg.Tensor | np.ndarray) -> tg.Tensor:
-        """L = BCE(Yhat, Y), the notebook's compute_loss; Y is 1 x n of 0s and 1s."""
+    def loss(self, X: tg.Tensor | np.ndarray, Y: tg.Tensor | np.ndarray, training: bool = False) -> tg.Tensor:
+        """L = BCE(Yhat, Y), the notebook's compute_loss; Y is 1 x n of 0s and 1s.
+
+        `training` is there to match models.mlp.MLP.loss: this network has no dropout,
+        so training and evaluation compute the same thing.
+        """
         Yhat = self.forward(X)
         return _named(tg.binary_cross_entropy(Yhat, self.as_labels(Y, Yhat.shape[1])), "L")
 

@@ -27,7 +27,6 @@ from typing import Any, Protocol
 import numpy as np
 
 import tinygraph as tg
-from models.mlp import MLP
 from models.optimizers import Optimizer
 
 # Called after each epoch (each iteration, with the whole batch) with (epoch, train loss, validation loss).
@@ -38,7 +37,7 @@ class Model(Protocol):
     """What train() needs of a network: models.classifier.Classifier and models.mlp.MLP both fit."""
 
     def parameters(self) -> list[tg.Tensor]: ...
-    def loss(self, X: Any, Y: Any) -> tg.Tensor: ...
+    def loss(self, X: Any, Y: Any, training: bool = False) -> tg.Tensor: ...
     def as_input(self, X: Any, what: str = "X") -> tg.Tensor: ...
     def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor: ...
 
@@ -168,8 +167,8 @@ def batches(
 
 
 def training_loss(model: Model, X: tg.Tensor, Y: tg.Tensor) -> tg.Tensor:
-    """The loss in training mode (dropout on); the notebook's Classifier has no dropout, so no modes."""
-    return model.loss(X, Y, training=True) if isinstance(model, MLP) else model.loss(X, Y)
+    """The loss in training mode (dropout on, for networks that have it)."""
+    return model.loss(X, Y, training=True)
 
 
 def validation_loss(model: Model, X: tg.Tensor, Y: tg.Tensor) -> float:
