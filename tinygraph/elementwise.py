@@ -126,14 +126,14 @@ class ReLU(Node):
     """A = relu(Z) = max(0, Z);  dL/dZ = dL/dA * drelu(Z),  drelu(Z) = 1 where Z > 0, else 0"""
 
     def forward(self, Z):
+        self.save_for_backward(Z)
+        return self.xp.maximum(Z, 0.0)
+
+    def local_grads(self, dA):
+        (Z,) = self.saved
         # The notebook's np.where(Z > 0, 1.0, 0.0), in Z's dtype: the standard multiplies
         # no booleans by floats, and float by float is also numpy's fastest product.
         drelu = astype(Z > 0, Z.dtype, self.xp)
-        self.save_for_backward(drelu)
-        return Z * drelu
-
-    def local_grads(self, dA):
-        (drelu,) = self.saved
         return (dA * drelu,)
 
 
@@ -159,9 +159,10 @@ class Sigmoid(Node):
 
     def forward(self, Z):
         xp = self.xp
-        # exp(-|Z|) is at most 1, so nothing overflows; each branch is accurate on its side.
+        # exp(-|Z|) is at most 1, so nothing overflows: 1 / (1 + E) for Z >= 0 and
+        # E / (1 + E) for Z < 0, each accurate on its side, in one division.
         E = xp.exp(-xp.abs(Z))
-        Yhat = xp.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+        Yhat = xp.where(Z >= 0, 1.0, E) / (1 + E)
         self.save_for_backward(Yhat)
         return Yhat
 

@@ -23,13 +23,13 @@ def topological_order(root: Tensor) -> list[Tensor]:
     a tensor is appended once that iterator is spent, so after all of its inputs.
     """
     order: list[Tensor] = []
-    visited = {id(root)}
+    visited = {root}  # tensors hash by identity
     stack = [(root, iter(root.node.inputs if root.node is not None else ()))]
     while stack:
         tensor, inputs = stack[-1]
         for t in inputs:
-            if t.requires_grad and id(t) not in visited:
-                visited.add(id(t))
+            if t.requires_grad and t not in visited:
+                visited.add(t)
                 stack.append((t, iter(t.node.inputs if t.node is not None else ())))
                 break
         else:  # every input is in order already
@@ -53,9 +53,9 @@ def backward(
     Unless `retain_graph` is true, each node releases its saved arrays once used.
     """
     seed = initial_gradient(root, grad)
-    pending = {id(root): seed}
+    pending = {root: seed}  # dL/d(tensor) summed so far, keyed on the tensor itself (it hashes by identity)
     for tensor in reversed(topological_order(root)):
-        grad = pending.pop(id(tensor), None)
+        grad = pending.pop(tensor, None)
         if grad is None:  # no path from here to root carries a gradient
             continue
         node = tensor.node
@@ -68,8 +68,7 @@ def backward(
             observer(tensor, grad, input_grads)
         for inp, g in zip(node.inputs, input_grads):
             if g is not None:
-                key = id(inp)
-                pending[key] = g if key not in pending else pending[key] + g
+                pending[inp] = g if inp not in pending else pending[inp] + g
         if not retain_graph:
             node.release()
 

@@ -39,8 +39,9 @@ class BCE(Node):
 class BCEWithLogits(Node):
     """L = mean(log(1 + exp(Z)) - Y Z) = BCE(sigmoid(Z), Y);  dL/dZ = (sigmoid(Z) - Y) / n
 
-    The sigmoid and the loss fused into one node: log(1 + exp(Z)) is computed as
-    logaddexp(0, Z), which is exact for any Z, and the gradient is the lecture's
+    The sigmoid and the loss fused into one node: log(1 + exp(Z)) - Y Z is computed as
+    max(Z, 0) - Y Z + log(1 + exp(-|Z|)), which neither overflows nor cancels (for
+    Y = 1 and a large Z, the first two terms cancel exactly), and the gradient is the lecture's
     dBinaryLoss * dsigmoid with the Yhat(1 - Yhat) factors cancelled.
     """
 
@@ -48,7 +49,7 @@ class BCEWithLogits(Node):
         check_same_shape(self.name, Z, Y)
         xp = self.xp
         self.save_for_backward(Z, Y)
-        return xp.mean(xp.logaddexp(xp.zeros_like(Z), Z) - Y * Z)
+        return xp.mean(xp.maximum(Z, 0.0) - Y * Z + xp.log1p(xp.exp(-xp.abs(Z))))
 
     def local_grads(self, dL):
         Z, Y = self.saved

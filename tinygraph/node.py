@@ -58,7 +58,7 @@ class Node:
             node.check_finite(out, "forward produced", tensors)
         if grad_enabled():
             needs_grad = tuple([t.requires_grad for t in tensors])
-            if any(needs_grad):
+            if True in needs_grad:
                 node.inputs, node.needs_grad = tensors, needs_grad
                 return Tensor.from_node(out, node, xp)
         return Tensor.from_node(out, None, xp)
@@ -107,9 +107,12 @@ class Node:
 
 def as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """The inputs as tensors: numbers and arrays become constants of the first tensor's dtype and library."""
-    tensors = [x for x in inputs if isinstance(x, Tensor)]
-    if len(tensors) == len(inputs):
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            break
+    else:  # the common case: nothing to wrap
         return inputs
+    tensors = [x for x in inputs if isinstance(x, Tensor)]
     like = tensors[0] if tensors else Tensor(inputs[0])  # e.g. tg.relu(array): the array sets the dtype
     return tuple([x if isinstance(x, Tensor) else like.constant_like(x) for x in inputs])
 
@@ -132,8 +135,8 @@ def unbroadcast(grad: Any, shape: tuple[int, ...], xp: Any) -> Any:
     columns, so dL/db1 is the sum of dL/dZ1 over those columns.
     """
     leading = grad.ndim - len(shape)
-    stretched = tuple(range(leading)) + tuple(
+    stretched = [*range(leading)] + [
         leading + axis for axis, size in enumerate(shape) if size == 1 and grad.shape[leading + axis] != 1
-    )
-    summed = reduce_sum(grad, stretched, xp, keepdims=True)
+    ]
+    summed = reduce_sum(grad, tuple(stretched), xp, keepdims=True)
     return summed if leading == 0 else xp.reshape(summed, shape)
