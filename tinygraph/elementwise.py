@@ -159,10 +159,9 @@ class Sigmoid(Node):
 
     def forward(self, Z):
         xp = self.xp
-        # exp(-|Z|) is at most 1, so nothing overflows: 1 / (1 + E) for Z >= 0 and
-        # E / (1 + E) for Z < 0, each accurate on its side, in one division.
-        E = xp.exp(-xp.abs(Z))
-        Yhat = xp.where(Z >= 0, 1.0, E) / (1 + E)
+        # 1 / (1 + exp(-Z)) for Z >= 0 and exp(Z) / (1 + exp(Z)) for Z < 0, in one division:
+        # no exponent is positive, so nothing overflows, and each side keeps full precision.
+        Yhat = xp.exp(xp.minimum(Z, 0.0)) / (1 + xp.exp(-xp.abs(Z)))
         self.save_for_backward(Yhat)
         return Yhat
 

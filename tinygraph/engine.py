@@ -30,7 +30,10 @@ def topological_order(root: Tensor) -> list[Tensor]:
         for t in inputs:
             if t.requires_grad and t not in visited:
                 visited.add(t)
-                stack.append((t, iter(t.node.inputs if t.node is not None else ())))
+                if t.node is None:  # a leaf has no inputs to explore first
+                    order.append(t)
+                    continue
+                stack.append((t, iter(t.node.inputs)))
                 break
         else:  # every input is in order already
             stack.pop()

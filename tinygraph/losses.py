@@ -31,7 +31,7 @@ class BCE(Node):
     def local_grads(self, dL):
         Yhat, Y, log_Yhat, log_1mYhat = self.saved
         n = size(Y)
-        dYhat = dL * (Yhat - Y) / (n * Yhat * (1 - Yhat)) if self.needs_grad[0] else None
+        dYhat = dL / n * (Yhat - Y) / (Yhat * (1 - Yhat)) if self.needs_grad[0] else None
         dY = -dL * (log_Yhat - log_1mYhat) / n if self.needs_grad[1] else None
         return dYhat, dY
 
