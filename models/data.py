@@ -3,16 +3,16 @@
 The layout (lecture notebook, section 2): no header; each column is one example;
 the feature rows come first (for images, the 12288 pixels of a 64x64x3 reshape)
 and the last row holds the labels. `train.csv` has 12,289 rows of 2,000 numbers:
-about 470 MB of text for a 190 MB array.
+about 435 MiB of text for a 188 MiB array.
 
-How the loader stays near pandas' speed in a fraction of its memory (pandas'
-read_csv peaks at 5x the array): a first pass finds where every line ends, so the
-array is allocated once, at its final size; then the file is read in blocks of
-whole lines, and each block is checked for ragged rows, parsed by a C parser
-(pandas' when it is installed, numpy's loadtxt otherwise) and copied into its
-rows. Only a block that fails is read again, slowly, cell by cell, to name the
-row and the column. Rows and columns are counted from 1, as a spreadsheet shows
-them.
+How the loader needs only a third more memory than the array (pandas' read_csv
+peaks at 5x the array; the README's "Benchmarks" gives the figures, times
+included): a first pass finds where every line ends, so the array is allocated
+once, at its final size; then the file is read in blocks of whole lines, and
+each block is checked for ragged rows, parsed by a C parser (pandas' when it is
+installed, numpy's loadtxt otherwise) and copied into its rows. Only a block that
+fails is read again, slowly, cell by cell, to name the row and the column. Rows
+and columns are counted from 1, as a spreadsheet shows them.
 """
 
 from __future__ import annotations
@@ -36,9 +36,12 @@ LABEL_KINDS: tuple[str, ...] = ("binary", "classes")
 
 # The text is read and parsed a block at a time. On the full-size file
 # (benchmarks/bench_csv.py), 8 MB blocks cost about 60 MB above the array (1.3x
-# its 188 MB) for about 1.3x pandas' time. Smaller blocks save memory but cost
-# time: the allocator then hands each block's buffers back to the system and
-# fresh pages must be faulted in again (2 MB blocks: 1.1x the array, 1.5x the time).
+# its 188 MB); pandas' parse of the blocks is most of the time. Smaller blocks save
+# memory but cost time: the allocator then hands each block's buffers back to the
+# system and fresh pages must be faulted in again (2 MB blocks: 1.1x the array).
+# Parsing two blocks at once in threads was measured and left out: on 2 cores it
+# used half again as much CPU time (both threads fault in fresh pages, which the
+# kernel serialises), was no faster, and peaked at 1.4x (4 MB blocks) to 1.7x (8 MB).
 BLOCK_BYTES = 8 << 20
 # The cell grammar the slow pass accepts: decimal numbers, spaces around them allowed.
 NUMBER = re.compile(rb"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
