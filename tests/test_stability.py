@@ -34,6 +34,21 @@ def test_sigmoid_of_plus_and_minus_1000_is_exactly_1_and_0(dtype):
     np.testing.assert_array_equal(Z.grad, [0.0, 0.0])
 
 
+@given(data=st.data())
+def test_sigmoid_keeps_full_relative_precision_on_both_sides(data):
+    Z = data.draw(testing.arrays(data.draw(testing.shapes(min_dims=1)), min_value=-700, max_value=700), label="Z")
+    with quiet():
+        Yhat = tg.sigmoid(Z).data
+    exact = 1 / (1 + np.exp(-Z.astype(np.longdouble)))  # extended precision where the platform has it
+    np.testing.assert_allclose(Yhat, exact.astype(np.float64), rtol=4 * np.finfo(np.float64).eps, atol=0)
+
+
+def test_bce_with_logits_of_a_confident_correct_logit_keeps_its_tiny_loss():
+    # log(1 + exp(9)) - 9 would cancel to a few correct digits; log(1 + exp(-9)) keeps all of them.
+    L = tg.binary_cross_entropy_with_logits(np.array([9.0]), np.array([1.0]))
+    assert L.item() == pytest.approx(np.log1p(np.exp(-9.0)), rel=1e-15)
+
+
 def test_bce_of_probabilities_exactly_0_and_1_is_finite():
     Yhat = tg.Tensor([0.0, 1.0, 0.0, 1.0], requires_grad=True)
     Y = tg.Tensor([0.0, 1.0, 1.0, 0.0], requires_grad=True)
