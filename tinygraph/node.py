@@ -58,7 +58,7 @@ class Node:
             node.check_finite(out, "forward produced", tensors)
         if grad_enabled():
             needs_grad = tuple([t.requires_grad for t in tensors])
-            if True in needs_grad:
+            if any(needs_grad):
                 node.inputs, node.needs_grad = tensors, needs_grad
                 return Tensor.from_node(out, node, xp)
         return Tensor.from_node(out, None, xp)
