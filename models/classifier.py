@@ -116,10 +116,10 @@ class Classifier:
         """Yhat = sigmoid(W2 relu(W1 X + b1) + b2), 1 x n; each intermediate tensor carries its name."""
         X = self.as_input(X)
         # The products get names too, so that a picture labels MatMul's edge dW1X/dW1 = (.) X^T.
-        Z1 = _named(_named(self.W1 @ X, "W1X") + self.b1, "Z1")
-        A1 = _named(tg.relu(Z1), "A1")
-        Z2 = _named(_named(self.W2 @ A1, "W2A1") + self.b2, "Z2")
-        return _named(tg.sigmoid(Z2), "Yhat")
+        Z1 = named(named(self.W1 @ X, "W1X") + self.b1, "Z1")
+        A1 = named(tg.relu(Z1), "A1")
+        Z2 = named(named(self.W2 @ A1, "W2A1") + self.b2, "Z2")
+        return named(tg.sigmoid(Z2), "Yhat")
 
     def loss(self, X: tg.Tensor | np.ndarray, Y: tg.Tensor | np.ndarray, training: bool = False) -> tg.Tensor:
         """L = BCE(Yhat, Y), the notebook's compute_loss; Y is 1 x n of 0s and 1s.
@@ -128,7 +128,7 @@ class Classifier:
         so training and evaluation compute the same thing.
         """
         Yhat = self.forward(X)
-        return _named(tg.binary_cross_entropy(Yhat, self.as_labels(Y, Yhat.shape[1])), "L")
+        return named(tg.binary_cross_entropy(Yhat, self.as_labels(Y, Yhat.shape[1])), "L")
 
     def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor:
         """Y (1 x n, one 0/1 label per example) as a constant tensor of the model's dtype."""
@@ -171,6 +171,7 @@ def accuracy(Y: Any, predicted: Any) -> float:
     return float(np.count_nonzero(Y == predicted)) / Y.size
 
 
-def _named(tensor: tg.Tensor, name: str) -> tg.Tensor:
+def named(tensor: tg.Tensor, name: str) -> tg.Tensor:
+    """`tensor`, labelled `name` for pictures and errors (returned, so it names a result in place)."""
     tensor.name = name
     return tensor

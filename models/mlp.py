@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
-from models.classifier import accuracy
+from models.classifier import accuracy, named
 from models.initializers import initialize
 
 ACTIVATIONS: dict[str, Callable[[tg.Tensor], tg.Tensor]] = {
@@ -252,7 +252,3 @@ def check_activations(activation: str | Sequence[str], hidden_layers: int) -> li
         raise ValueError(f"MLP: unknown activation {unknown[0]!r}; choose one of {', '.join(ACTIVATIONS)}")
     return names
 
-
-def named(tensor: tg.Tensor, name: str) -> tg.Tensor:
-    tensor.name = name
-    return tensor
