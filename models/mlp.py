@@ -251,4 +251,3 @@ def check_activations(activation: str | Sequence[str], hidden_layers: int) -> li
     if unknown:
         raise ValueError(f"MLP: unknown activation {unknown[0]!r}; choose one of {', '.join(ACTIVATIONS)}")
     return names
-
