@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
-import os
 import sys
 import zipfile
 from collections.abc import Callable, Sequence
@@ -307,7 +306,7 @@ def write_run(
     except (ImportError, GraphvizNotFoundError) as error:  # Graphviz is optional: the run is complete without it
         print(f"tinygraph train: {GRAPH} not written: {error}", file=sys.stderr)
     for name, write in files.items():
-        write_atomically(out / name, write)
+        data.write_atomically(out / name, write)
     for stale in {IMAGE_GRID, DECISION_BOUNDARY, GRAPH} - files.keys():
         (out / stale).unlink(missing_ok=True)
     return list(files)
@@ -399,7 +398,7 @@ def predict_command(args: argparse.Namespace) -> int:
     predicted = model.predict(model.as_input(X, what=str(args.data)), threshold=args.threshold)
     print(f"accuracy on {args.data}: {accuracy(Y, predicted):.4f} ({X.shape[1]} examples)")
     if args.out is not None:
-        write_atomically(args.out, lambda f: np.savetxt(f, predicted, fmt="%d", delimiter=","))
+        data.write_atomically(args.out, lambda f: np.savetxt(f, predicted, fmt="%d", delimiter=","))
         print(f"wrote the predictions to {args.out}")
     return 0
 
@@ -426,22 +425,7 @@ def load_model(path: Path) -> Classifier | MLP:
         raise ParameterError(f"{path}: {describe(error)}") from None
 
 
-# ---- writing files whole -------------------------------------------------------------
-def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write `path` through a temporary file in the same folder, renamed into place once complete."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    # os.open, not mkstemp: the file gets the permissions of any new file (the umask's), not 0600.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
+# ---- what each output file holds (written whole by data.write_atomically) ---------------
 def json_writer(value: Any) -> Callable[[IO[bytes]], None]:
     return lambda f: f.write(json.dumps(value, indent=1).encode())
 

@@ -23,10 +23,10 @@ import importlib.util
 import io
 import os
 import re
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import IO, BinaryIO, Literal
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -115,12 +115,22 @@ def write_csv(path: str | os.PathLike[str], X: np.ndarray, Y: np.ndarray) -> Non
     if not (np.isfinite(X).all() and np.isfinite(Y).all()):
         raise ValueError(f"write_csv: X and Y must be finite ({path} would not load)")
     label_row = Y[0].astype(np.int64) if (Y == np.round(Y)).all() else Y[0]
-    path = Path(path)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+    def write(file: IO[bytes]) -> None:
+        for row in (*X, label_row):
+            file.write((",".join(map(repr, row.tolist())) + "\n").encode())
+
+    write_atomically(Path(path), write)
+
+
+def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write `path` through a temporary file in the same folder, renamed into place once complete."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # os.open, not mkstemp: the file gets the permissions of any new file (the umask's), not 0600.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w", newline="\n") as file:
-            for row in (*X, label_row):
-                file.write(",".join(map(repr, row.tolist())) + "\n")
+        with os.fdopen(fd, "wb") as file:
+            write(file)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

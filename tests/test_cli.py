@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from models.classifier import Classifier
-from models.cli import main, write_atomically
+from models.cli import main
 from models.data import load_csv, write_csv
 from models.datasets import write_synthetic_images
 
@@ -196,17 +196,3 @@ def test_predict_refuses_parameters_of_mixed_dtypes_naming_the_file(tmp_path, cs
 def test_predict_with_a_missing_params_file_names_it(tmp_path, csv_pair, capsys):
     assert main(["predict", "--params", str(tmp_path / "gone.npz"), "--data", str(csv_pair[1])]) == 2
     assert "gone.npz" in capsys.readouterr().err
-
-
-def test_a_file_whose_writing_fails_is_left_as_it_was(tmp_path):
-    target = tmp_path / "metrics.json"
-    target.write_text("old")
-
-    def fail_halfway(file):
-        file.write(b"new, but only half")
-        raise OSError("disk full")
-
-    with pytest.raises(OSError, match="disk full"):
-        write_atomically(target, fail_halfway)
-    assert target.read_text() == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

@@ -225,3 +225,17 @@ def test_write_csv_refuses_mismatched_shapes(tmp_path):
 def test_write_csv_refuses_non_finite_values(tmp_path):
     with pytest.raises(ValueError, match="finite"):
         write_csv(tmp_path / "data.csv", np.array([[np.nan]]), np.ones((1, 1)))
+
+
+def test_a_file_whose_writing_fails_is_left_as_it_was(tmp_path):
+    target = tmp_path / "metrics.json"
+    target.write_text("old")
+
+    def fail_halfway(file):
+        file.write(b"new, but only half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        data.write_atomically(target, fail_halfway)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
