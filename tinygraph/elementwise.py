@@ -158,16 +158,22 @@ class Sigmoid(Node):
     """Yhat = sigmoid(Z) = 1 / (1 + exp(-Z));  dL/dZ = dL/dYhat * dsigmoid(Z) = dL/dYhat * Yhat (1 - Yhat)"""
 
     def forward(self, Z):
-        xp = self.xp
-        # 1 / (1 + exp(-Z)) for Z >= 0 and exp(Z) / (1 + exp(Z)) for Z < 0, in one division:
-        # no exponent is positive, so nothing overflows, and each side keeps full precision.
-        Yhat = xp.exp(xp.minimum(Z, 0.0)) / (1 + xp.exp(-xp.abs(Z)))
+        Yhat = stable_sigmoid(Z, self.xp)
         self.save_for_backward(Yhat)
         return Yhat
 
     def local_grads(self, dYhat):
         (Yhat,) = self.saved
         return (dYhat * Yhat * (1 - Yhat),)
+
+
+def stable_sigmoid(Z: Any, xp: Any) -> Any:
+    """sigmoid(Z) as an array, without overflow for any Z.
+
+    1 / (1 + exp(-Z)) for Z >= 0 and exp(Z) / (1 + exp(Z)) for Z < 0, in one division:
+    no exponent is positive, so nothing overflows, and each side keeps full precision.
+    """
+    return xp.exp(xp.minimum(Z, 0.0)) / (1 + xp.exp(-xp.abs(Z)))
 
 
 class Tanh(Node):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tinygraph.backend import astype, reduce_sum, size
+from tinygraph.elementwise import stable_sigmoid
 from tinygraph.errors import LabelError, ShapeError
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
@@ -53,9 +54,8 @@ class BCEWithLogits(Node):
 
     def local_grads(self, dL):
         Z, Y = self.saved
-        xp, n = self.xp, size(Z)
-        E = xp.exp(-xp.abs(Z))  # a sigmoid that cannot overflow, as in the Sigmoid node
-        Yhat = xp.where(Z >= 0, 1 / (1 + E), E / (1 + E))
+        n = size(Z)
+        Yhat = stable_sigmoid(Z, self.xp)
         return (
             dL * (Yhat - Y) / n if self.needs_grad[0] else None,
             -dL * Z / n if self.needs_grad[1] else None,
