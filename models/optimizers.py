@@ -30,10 +30,10 @@ State = dict[str, Any]
 class Optimizer:
     """Holds the parameters, the learning rate `lr` (a schedule may change it) and each parameter's state.
 
-    step() computes every new value under tg.no_grad() and only then assigns them,
-    each as a new array (p.data = ...): gradients may be shared or read-only views,
-    and an interrupted step leaves all parameters as they were. State arrays have
-    the parameter's dtype, so float32 parameters stay float32.
+    step() computes every new value from the plain arrays p.data and p.grad (no graph
+    to record) and only then assigns them, each as a new array (p.data = ...): gradients
+    may be shared or read-only views, and an interrupted step leaves all parameters as
+    they were. State arrays have the parameter's dtype, so float32 parameters stay float32.
     """
 
     def __init__(self, parameters: Iterable[tg.Tensor], lr: float, weight_decay: float = 0.0):
@@ -51,11 +51,10 @@ class Optimizer:
         return type(self).__name__
 
     def step(self) -> None:
-        with tg.no_grad():
-            updated = [
-                self.update(p.data, self.gradient(p), state) if p.grad is not None else p.data
-                for p, state in zip(self.parameters, self.state)
-            ]
+        updated = [
+            self.update(p.data, self.gradient(p), state) if p.grad is not None else p.data
+            for p, state in zip(self.parameters, self.state)
+        ]
         for p, data in zip(self.parameters, updated):
             p.data = data
 
