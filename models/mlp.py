@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
-from models.classifier import accuracy, named
+from models.classifier import accuracy, named, to_labels
 from models.initializers import initialize
 
 ACTIVATIONS: dict[str, Callable[[tg.Tensor], tg.Tensor]] = {
@@ -115,11 +115,11 @@ class MLP:
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Copies of the parameters by name: for np.savez, or to keep the best ones while training."""
+        """Copies of the parameters by name, ready for np.savez."""
         return {name: np.array(p.data, copy=True) for name, p in self.params.items()}
 
     def load_arrays(self, arrays: Mapping[str, Any]) -> None:
-        """Give every parameter a copy of arrays[name], cast to the model's dtype (e.g. restoring the best)."""
+        """Give every parameter a copy of arrays[name], cast to the model's dtype (e.g. a saved params.npz)."""
         missing = [name for name in self.params if name not in arrays]
         if missing:
             raise KeyError(f"MLP: parameters {missing} are missing (found {sorted(arrays)})")
@@ -199,14 +199,15 @@ class MLP:
             Z = self.forward(X)
             if self.output == "sigmoid":
                 return tg.sigmoid(Z).numpy()
-        E = np.exp(Z.numpy() - Z.numpy().max(axis=0, keepdims=True))  # shifted: exp cannot overflow
+        Z = Z.numpy()
+        E = np.exp(Z - Z.max(axis=0, keepdims=True))  # shifted: exp cannot overflow
         return E / E.sum(axis=0, keepdims=True)
 
     def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
         """Predicted labels, 1 x n integers: 1 where Yhat > threshold (binary), else the most probable class."""
         P = self.probabilities(X)
         if self.output == "sigmoid":
-            return (P > threshold).astype(np.int64)
+            return to_labels(P, threshold)
         return P.argmax(axis=0).reshape(1, -1)
 
     def accuracy(self, X: Any, Y: Any) -> float:
