@@ -12,14 +12,6 @@ from models.cli import main
 pytest.importorskip("graphviz")
 
 
-@pytest.fixture
-def no_dot(monkeypatch, tmp_path):
-    """A PATH on which Graphviz's dot program cannot be found."""
-    empty = tmp_path / "empty-path"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-
-
 def tensor_box(svg_path, name: str) -> list[str]:
     (box,) = [text_of(g) for g in boxes(parse_svg(svg_path.read_bytes()), "tensor") if text_of(g)[0] == name]
     return box

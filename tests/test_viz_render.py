@@ -72,14 +72,6 @@ def test_an_existing_file_is_replaced_whole(picture, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
 
 
-@pytest.fixture
-def no_dot(monkeypatch, tmp_path):
-    """A PATH on which Graphviz's dot program cannot be found."""
-    empty = tmp_path / "empty-path"
-    empty.mkdir()
-    monkeypatch.setenv("PATH", str(empty))
-
-
 def test_without_dot_the_source_is_written_and_the_error_says_how_to_render_it(picture, tmp_path, no_dot):
     with pytest.raises(GraphvizNotFoundError) as error:
         render(picture, tmp_path / "graph.svg")
