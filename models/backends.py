@@ -242,7 +242,9 @@ class NpyBlocks:
         return np.array(np.load(self.path, mmap_mode="r")[index])
 
 
-def load_npy(path: str | os.PathLike, backend: str = "numpy", *, examples_per_chunk: int | None = None):
+def load_npy(
+    path: str | os.PathLike, backend: str = "numpy", *, examples_per_chunk: int | None = None
+) -> tuple[Any, Any]:
     """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily."""
     path = Path(path)
     if not path.is_file():

@@ -10,6 +10,8 @@ from tinygraph.backend import as_array, namespace_of, size, to_numpy
 from tinygraph.errors import ShapeError
 
 if TYPE_CHECKING:
+    import graphviz
+
     from tinygraph.node import Node
 
 
@@ -107,7 +109,7 @@ class Tensor:
         self.retains_grad = True
         return self
 
-    def draw(self, **options: Any):
+    def draw(self, **options: Any) -> graphviz.Digraph:
         """A graphviz picture of the graph that produced this tensor; see tinygraph.viz.draw."""
         from tinygraph.viz import draw
 
