@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import math
 import sys
 import zipfile
 from collections.abc import Callable, Sequence
@@ -51,7 +52,7 @@ DATASET_DEFAULTS: dict[str, tuple[int, float]] = {
     "xor": (1000, 2.0),
     "spirals": (5000, 2.0),
 }
-IMAGE_FEATURES = 64 * 64 * 3
+IMAGE_FEATURES = math.prod(datasets.IMAGE_SHAPE)
 IMAGE_GRID, DECISION_BOUNDARY = "images.png", "decision_boundary.png"
 GRAPH = "graph.svg"  # the trained model's computational graph, when Graphviz is installed
 ARCHITECTURE = "architecture"  # the entry of params.npz that says which network its arrays make

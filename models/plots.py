@@ -14,12 +14,12 @@ import numpy as np
 
 import tinygraph as tg
 from models.classifier import Classifier
+from models.datasets import IMAGE_SHAPE  # each column of X is a 64 x 64 RGB image, reshaped
 from models.mlp import MLP
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-IMAGE_SHAPE = (64, 64, 3)  # the notebook's pixels: each column of X is a 64 x 64 RGB image, reshaped
 CLASS_NAMES = ("cat", "dog")  # label 0 and label 1, as in the notebook
 
 
