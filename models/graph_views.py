@@ -38,17 +38,12 @@ def layers(loss: tg.Tensor) -> dict[str, list[tg.Tensor]]:
     return members
 
 
-def notebook_loss(model: Classifier, X: Any, Y: Any) -> tg.Tensor:
-    """L for `model` on the examples X (nx x n) and labels Y (1 x n), every tensor named as in the notebook."""
-    return model.loss(model.as_input(X), model.as_labels(Y, np.shape(X)[1]))
-
-
 def tiny_example(seed: int = 0) -> tg.Tensor:
     """The notebook's untrained classifier on a tiny random input (nx=2, nh=3, n=4)."""
     rng = np.random.default_rng(seed)
     model = Classifier.initialize(TINY["nx"], TINY["nh"], seed=seed + 1)
     X = rng.normal(size=(TINY["nx"], TINY["n"]))
-    return notebook_loss(model, X, (X[:1] > 0).astype(float))
+    return model.loss(X, (X[:1] > 0).astype(float))  # every tensor named as in the notebook
 
 
 def write_graph_views(out_dir: str | Path, loss: tg.Tensor | None = None) -> list[Path]:
@@ -78,5 +73,5 @@ def trained_graph_svg(model: Classifier | MLP, X: Any, Y: Any) -> bytes:
         steps = model.forward_steps(X)
         loss = model.loss_from_logits(steps[f"Z{model.depth}"], Y)
         return image(draw(loss, values=True, clusters=model.layer_of(steps)), "svg")
-    loss = notebook_loss(model, X, Y)
+    loss = model.loss(X, Y)
     return image(draw(loss, values=True, clusters=layers(loss)), "svg")
