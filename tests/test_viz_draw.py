@@ -24,6 +24,7 @@ from test_viz_support import (
 
 import tinygraph as tg
 from tinygraph.viz import draw
+from tinygraph.viz.walk import walk
 
 pytest.importorskip("graphviz")
 
@@ -69,6 +70,13 @@ def test_a_one_number_constant_is_called_by_its_value():
     picture = svg(y, local_grads=True)
     assert box_text(picture, "2.5") == ["2.5", "scalar"]
     assert "dy/dx = (.) * 2.5" in edge_texts(picture)
+
+
+def test_a_one_number_constant_of_another_array_library_is_called_by_its_value():
+    torch = pytest.importorskip("torch")
+    x = tg.Tensor(torch.ones(3, dtype=torch.float64), requires_grad=True, name="x")
+    graph = walk(2.5 * x)
+    assert [graph.name(t) for t in graph.tensors if t is not x and t.node is None] == ["2.5"]
 
 
 def test_tensor_boxes_show_the_shape():

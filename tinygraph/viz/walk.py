@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+from tinygraph.backend import size
 from tinygraph.tensor import Tensor
 
 # Past this many boxes (tensors plus operations) Graphviz's layout takes seconds and
@@ -44,7 +45,7 @@ class Walk:
         self.position = {id(t): i for i, t in enumerate(self.tensors)}
         # A one-number constant (the 2 of `2 * x`) is called by its value; others t1, t2, ...
         unnamed = [t for t in self.tensors if not t.name]
-        numbers = [t for t in unnamed if t.node is None and not t.requires_grad and t.data.size == 1]
+        numbers = [t for t in unnamed if t.node is None and not t.requires_grad and size(t.data) == 1]
         self.automatic_names = {id(t): f"{t.item():g}" for t in numbers}
         others = [t for t in unnamed if id(t) not in self.automatic_names]
         self.automatic_names.update((id(t), f"t{k}") for k, t in enumerate(others, start=1))
