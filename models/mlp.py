@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
+from tinygraph.backend import as_array
 from models.classifier import accuracy, named, to_labels
 from models.initializers import initialize
 
@@ -217,7 +218,7 @@ class MLP:
     # ---- checking what comes in ---------------------------------------------------------
     def as_input(self, X: Any, what: str = "X") -> tg.Tensor:
         """X (nx x n) as a constant tensor of the model's dtype."""
-        X = X if isinstance(X, tg.Tensor) else tg.Tensor(np.asarray(X, dtype=self.dtype), name=what)
+        X = X if isinstance(X, tg.Tensor) else tg.Tensor(as_array(X, self.dtype, f"MLP: {what}"), name=what)
         nx = self.layer_sizes[0]
         if X.ndim != 2 or X.shape[0] != nx:
             raise tg.ShapeError(
@@ -227,7 +228,7 @@ class MLP:
 
     def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor:
         """Y as a 1 x n constant tensor of the model's dtype: 0/1 labels, or class indices 0..K-1."""
-        Y = Y if isinstance(Y, tg.Tensor) else tg.Tensor(np.asarray(Y, dtype=self.dtype), name=what)
+        Y = Y if isinstance(Y, tg.Tensor) else tg.Tensor(as_array(Y, self.dtype, f"MLP: {what}"), name=what)
         if Y.shape not in ((1, n), (n,)):
             raise tg.ShapeError(f"MLP: {what} has shape {Y.shape}, but {n} examples need labels of shape (1, {n})")
         return Y.reshape(1, n) if Y.shape == (n,) else Y

@@ -260,3 +260,15 @@ def test_loading_without_a_parameter_names_the_missing_one():
     del arrays["b2"]
     with pytest.raises(KeyError, match="b2"):
         MLP([3, 4, 1]).load_arrays(arrays)
+
+
+def test_non_numeric_input_is_refused_naming_it():
+    model = MLP([2, 3, 1], seed=0)
+    with pytest.raises(tg.DTypeError, match="MLP: X"):
+        model.forward(np.array([["a", "b"], ["c", "d"]]))
+
+
+def test_non_numeric_labels_are_refused_naming_them():
+    model = MLP([2, 3, 1], seed=0)
+    with pytest.raises(tg.DTypeError, match="MLP: Y"):
+        model.loss(np.zeros((2, 2)), np.array([["cat", "dog"]]))
