@@ -81,7 +81,6 @@ class Pow(Node):
     """Z = A^p for a constant number p;  dL/dA = dL/dZ * p A^(p-1)"""
 
     def __init__(self, exponent: float):
-        super().__init__()
         if not isinstance(exponent, Real):
             raise DTypeError(f"Pow: the exponent must be a Python number, not {type(exponent).__name__}")
         # A numpy scalar exponent (np.float64(2)) would turn a float32 A into float64.
@@ -141,7 +140,6 @@ class LeakyReLU(Node):
     """A = Z where Z > 0, else slope * Z;  dL/dZ = dL/dA * (1 where Z > 0, else slope)"""
 
     def __init__(self, slope: float = 0.01):
-        super().__init__()
         self.slope = float(slope)  # a Python float keeps Z's dtype; np.float64 would not
 
     def forward(self, Z):

@@ -42,7 +42,6 @@ class Reshape(Node):
     """Z = A with its entries laid out in `shape`;  dL/dA = dL/dZ laid back in A's shape"""
 
     def __init__(self, shape: tuple[int, ...]):
-        super().__init__()
         self.shape = tuple(shape)
 
     def forward(self, A):

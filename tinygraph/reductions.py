@@ -16,7 +16,6 @@ class Sum(Node):
     """Z = sum of A over `axis`;  dL/dA = dL/dZ copied back to every entry that was summed"""
 
     def __init__(self, axis: Axis = None, keepdims: bool = False):
-        super().__init__()
         self.axis, self.keepdims = axis, keepdims
 
     def forward(self, A):
