@@ -5,26 +5,28 @@ the feature rows come first (for images, the 12288 pixels of a 64x64x3 reshape)
 and the last row holds the labels. `train.csv` has 12,289 rows of 2,000 numbers:
 about 435 MiB of text for a 188 MiB array.
 
-How the loader needs only a third more memory than the array (pandas' read_csv
-peaks at 5x the array; the README's "Benchmarks" gives the figures, times
-included): a first pass finds where every line ends, so the array is allocated
-once, at its final size; then the file is read in blocks of whole lines, and
-each block is checked for ragged rows, parsed by a C parser (pandas' when it is
-installed, numpy's loadtxt otherwise) and copied into its rows. Only a block that
-fails is read again, slowly, cell by cell, to name the row and the column. Rows
-and columns are counted from 1, as a spreadsheet shows them.
+How the loader needs little more memory than the array, in about the time of
+pandas' read_csv (which peaks at 5x the array; the README's "Benchmarks" gives
+the figures): a first pass finds where every line ends, so the array is
+allocated once, at its final size. Then threads each take a part of
+the file and read it a block of rows at a time: the block is checked for rows
+with the wrong number of cells, its commas are turned into line breaks every
+few numbers (lines of a few numbers parse fastest), and pandas' C parser, one
+per part, parses it straight into a chunk that is copied into the block's rows.
+Only a block that fails is read again, slowly, cell by cell, to name the row and
+the column. Rows and columns are counted from 1, as a spreadsheet shows them.
 """
 
 from __future__ import annotations
 
-import bisect
 import csv
-import importlib.util
+import functools
 import io
 import os
 import re
 import secrets
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, BinaryIO, Literal
 
@@ -34,15 +36,28 @@ from numpy.typing import DTypeLike
 Labels = Literal["binary", "classes"]
 LABEL_KINDS: tuple[str, ...] = ("binary", "classes")
 
-# The text is read and parsed a block at a time. On the full-size file
-# (benchmarks/bench_csv.py), 8 MB blocks cost about 60 MB above the array (1.3x
-# its 188 MB); pandas' parse of the blocks is most of the time. Smaller blocks save
-# memory but cost time: the allocator then hands each block's buffers back to the
-# system and fresh pages must be faulted in again (2 MB blocks: 1.1x the array).
-# Parsing two blocks at once in threads was measured and left out: on 2 cores it
-# used half again as much CPU time (both threads fault in fresh pages, which the
-# kernel serialises), was no faster, and peaked at 1.4x (4 MB blocks) to 1.7x (8 MB).
-BLOCK_BYTES = 8 << 20
+# The file is cut into parts, which threads parse side by side (pandas' parser
+# lets go of Python's global lock); a thread reads its part a block at a time.
+# Several parts a thread even out threads that happen to run slower. Each thread
+# holds a few times a block in memory, which bounds what the loader needs above
+# the array. One parser reads a whole part and keeps its buffers from block to
+# block: a parser per block would fault in fresh memory each time (measured on
+# the full-size file, that doubled the system time).
+BLOCK_BYTES = 1 << 20
+PARSE_THREADS = min(4, os.cpu_count() or 1)
+PARTS_PER_THREAD = 4
+# pandas' parser has a cost per line and per column: lines of 2 to 8 numbers took
+# two thirds of the CPU time of one number a line, and a third of 2,000 a line.
+CELLS_PER_LINE = 8
+PARSER_OPTIONS = dict(
+    header=None,
+    dtype=np.float64,
+    engine="c",
+    na_filter=False,  # "nan", "NA" and empty cells are errors, not missing values
+    quoting=csv.QUOTE_NONE,
+    skip_blank_lines=False,
+    low_memory=False,  # parse each chunk in one go, not in pieces pandas then joins
+)
 # The cell grammar the slow pass accepts: decimal numbers, spaces around them allowed.
 NUMBER = re.compile(rb"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
@@ -139,25 +154,98 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
 
 def _read_table(path: Path, dtype: np.dtype, allocate: Callable = np.empty) -> np.ndarray:
     """The whole file as one rows x columns array of `dtype`, made by `allocate(shape, dtype)`, every cell checked."""
-    parse = _parse_with_pandas if _pandas_available() else _parse_with_numpy
     with open(path, "rb") as file:
         line_ends = _line_ends(file, path)
         columns = _columns(file, path, line_ends[0])
-        table = allocate((len(line_ends), columns), dtype)
-        for first, bounds, block in _blocks(file, line_ends):
-            _check_rectangular(path, block, bounds, first + 1, columns)
-            rows = table[first : first + len(bounds)]
-            try:
-                values = parse(block, columns)
-                if values.shape != rows.shape:
-                    raise ValueError(f"the parser found {values.shape} values, expected {rows.shape}")
-                with np.errstate(over="ignore"):  # a float32 overflow is reported below, with its cell
-                    rows[...] = values
-            except ValueError as error:
-                raise _bad_cell(path, block, bounds, first + 1, dtype, str(error)) from None
-            if not np.isfinite(rows).all():
-                raise _bad_cell(path, block, bounds, first + 1, dtype, "a value is not finite")
+    table = allocate((len(line_ends), columns), dtype)
+    if not table.flags.c_contiguous:  # blocks are written through reshaped views of its rows
+        raise ValueError(f"allocate must return a C-contiguous array, not one with strides {table.strides}")
+    rows_per_block = max(1, BLOCK_BYTES * len(line_ends) // line_ends[-1])
+    parts = _split(range(len(line_ends)), -(-len(line_ends) // (PARSE_THREADS * PARTS_PER_THREAD)))
+    read_part = functools.partial(_read_part, path, line_ends, table, rows_per_block)
+    pool = ThreadPoolExecutor(PARSE_THREADS)
+    try:
+        for _ in pool.map(read_part, parts):  # raises the first bad part's error, in file order
+            pass
+    finally:
+        pool.shutdown(cancel_futures=True)  # after an error, parts not yet begun are not read
     return table
+
+
+def _read_part(path: Path, line_ends: list[int], table: np.ndarray, rows_per_block: int, part: range) -> None:
+    """Parse the file's rows `part` into the same rows of `table`, a block of rows at a time, checking every cell."""
+    import pandas as pd
+
+    columns = table.shape[1]
+    group = _cells_per_line(columns)
+    blocks = _split(part, rows_per_block)
+    rows = blocks[0]
+    with _RegroupedText(path, line_ends, blocks, columns) as text:
+        try:
+            chunks = pd.read_csv(text, chunksize=rows_per_block * (columns // group), **PARSER_OPTIONS)
+            for rows in blocks:
+                chunk = next(chunks, None)
+                block = table[rows.start : rows.stop]
+                lines = block.reshape(-1, group)  # a view: the block's numbers as the parser's lines
+                if chunk is None or chunk.shape != lines.shape:
+                    raise ValueError("the parser found fewer values than the rows hold")
+                with np.errstate(over="ignore"):  # a float32 overflow is reported below, with its cell
+                    lines[...] = chunk.to_numpy()
+                if not np.isfinite(block).all():
+                    raise ValueError("a value is not finite")
+        except ValueError as error:
+            raise _first_problem(path, line_ends, rows, columns, table.dtype, str(error)) from None
+
+
+class _RegroupedText:
+    """The text of a run of blocks, as pandas' parser reads it: `read(size)` returns the next bytes.
+
+    Each block is read from the file when the parser needs it and checked that
+    every row has as many commas as the first; then every `group`-th comma of a
+    row becomes a line break, so that the parser sees lines of `group` numbers,
+    in the file's order. The text ends early, before a block that fails the check.
+    """
+
+    def __init__(self, path: Path, line_ends: list[int], blocks: list[range], columns: int) -> None:
+        self._file = open(path, "rb")  # a file of its own: threads read their parts side by side
+        self._line_ends, self._commas, self._group = line_ends, columns - 1, _cells_per_line(columns)
+        self._blocks = iter(blocks)
+        self._text, self._position = memoryview(b""), 0
+        # One buffer of each kind for all the blocks: fresh ones for every block would fault in new pages.
+        longest = max(stop - start for start, stop in (_span(line_ends, rows) for rows in blocks))
+        self._buffer, self._is_comma = bytearray(longest), np.empty(longest, dtype=bool)
+
+    def read(self, size: int = -1) -> bytes:
+        while self._position == len(self._text):
+            rows = next(self._blocks, None)
+            if rows is None:
+                return b""
+            self._text, self._position = self._regrouped(rows), 0
+        end = len(self._text) if size < 0 else self._position + size
+        piece = bytes(self._text[self._position : end])
+        self._position += len(piece)
+        return piece
+
+    def _regrouped(self, rows: range) -> memoryview:
+        start, stop = _span(self._line_ends, rows)
+        text = memoryview(self._buffer)[: stop - start]
+        self._file.seek(start)
+        self._file.readinto(text)
+        characters = np.frombuffer(text, np.uint8)
+        commas = np.flatnonzero(np.equal(characters, ord(","), out=self._is_comma[: len(characters)]))
+        ends = np.array(self._line_ends[rows.start : rows.stop]) - start
+        if not _commas_per_line_are(commas, ends, self._commas):
+            self._blocks = iter(())  # the parser falls short here, and the slow pass names the row
+            return memoryview(b"")
+        per_row = commas.reshape(len(rows), self._commas)
+        characters[per_row[:, self._group - 1 :: self._group]] = ord("\n")
+        return text
+
+    def __enter__(self) -> _RegroupedText:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._file.close()
 
 
 def _line_ends(file: BinaryIO, path: Path) -> list[int]:
@@ -165,22 +253,30 @@ def _line_ends(file: BinaryIO, path: Path) -> list[int]:
 
     Knowing them, the loader allocates the array once and reads blocks that end
     exactly at the end of a line. Trailing blank lines and spaces are left out.
+    Threads search pieces of the file side by side.
     """
     end = _data_end(file)
     if end == 0:
         raise DataError(f"{path}: the file is empty")
-    file.seek(0)
-    line_ends, offset = [], 0
-    buffer = bytearray(BLOCK_BYTES)  # one buffer for the whole scan: no memory churn
-    while offset < end:
-        size = file.readinto(memoryview(buffer)[: min(BLOCK_BYTES, end - offset)])
-        newline = buffer.find(b"\n", 0, size)
-        while newline >= 0:  # find() is a fast memchr; lines are long, so the loop is short
-            line_ends.append(offset + newline + 1)
-            newline = buffer.find(b"\n", newline + 1, size)
-        offset += size
-    line_ends.append(end)
-    return line_ends
+    pieces = _split(range(end), -(-end // PARSE_THREADS))
+    with ThreadPoolExecutor(PARSE_THREADS) as pool:
+        found = pool.map(functools.partial(_line_breaks, path), pieces)
+        return [offset for offsets in found for offset in offsets] + [end]
+
+
+def _line_breaks(path: Path, piece: range) -> list[int]:
+    """The offsets just past the line breaks in the bytes `piece` of the file."""
+    offsets = []
+    buffer = bytearray(BLOCK_BYTES)  # one buffer for the whole piece: no memory churn
+    with open(path, "rb") as file:
+        file.seek(piece.start)
+        for start in range(piece.start, piece.stop, BLOCK_BYTES):
+            size = file.readinto(memoryview(buffer)[: min(BLOCK_BYTES, piece.stop - start)])
+            newline = buffer.find(b"\n", 0, size)
+            while newline >= 0:  # find() is a fast memchr; lines are long, so the loop is short
+                offsets.append(start + newline + 1)
+                newline = buffer.find(b"\n", newline + 1, size)
+    return offsets
 
 
 def _data_end(file: BinaryIO) -> int:
@@ -205,66 +301,58 @@ def _columns(file: BinaryIO, path: Path, first_line_end: int) -> int:
     return first_line.count(b",") + 1
 
 
-def _blocks(file: BinaryIO, line_ends: list[int]) -> Iterator[tuple[int, list[int], bytes]]:
-    """Blocks of whole lines of about BLOCK_BYTES each (at least one line), read in order.
+def _span(line_ends: list[int], rows: range) -> tuple[int, int]:
+    """Where the text of the lines `rows` starts and ends in the file."""
+    return (line_ends[rows.start - 1] if rows.start else 0), line_ends[rows.stop - 1]
 
-    Yields the index of the block's first line, the ends of its lines relative to
-    the block's start, and the block's bytes.
+
+def _split(rows: range, size: int) -> list[range]:
+    """`rows` in consecutive ranges of `size` rows (the last one shorter)."""
+    return [range(first, min(first + size, rows.stop)) for first in range(rows.start, rows.stop, size)]
+
+
+def _commas_per_line_are(commas: np.ndarray, line_ends: np.ndarray, per_line: int) -> bool:
+    """Whether every line holds exactly `per_line` of the commas (their offsets, in order).
+
+    Dealt out `per_line` at a time from the top, each line's share of the commas
+    lies within that line only if no line has one too many or one too few.
     """
-    file.seek(0)
-    first, start = 0, 0
-    while first < len(line_ends):
-        stop = max(first + 1, bisect.bisect_right(line_ends, start + BLOCK_BYTES, lo=first))
-        yield first, [end - start for end in line_ends[first:stop]], file.read(line_ends[stop - 1] - start)
-        first, start = stop, line_ends[stop - 1]
+    lines = len(line_ends)
+    if commas.size != lines * per_line:
+        return False
+    if per_line == 0:
+        return True
+    shares = commas.reshape(lines, per_line)
+    line_starts = np.concatenate(([0], line_ends[:-1]))
+    return bool((shares[:, 0] >= line_starts).all() and (shares[:, -1] < line_ends).all())
 
 
-def _check_rectangular(path: Path, block: bytes, bounds: list[int], first_row: int, columns: int) -> None:
-    is_comma = np.frombuffer(block, np.uint8) == ord(",")
-    for i, (start, stop) in enumerate(zip([0, *bounds], bounds)):
-        cells = np.count_nonzero(is_comma[start:stop]) + 1
-        if cells != columns:
-            found = "an empty line" if not block[start:stop].strip() else f"{cells} cells"
-            raise DataError(f"{path}, row {first_row + i}: {found}, but row 1 has {columns}")
+def _cells_per_line(columns: int) -> int:
+    """The largest divisor of `columns` up to CELLS_PER_LINE: how many numbers a line gets for the parser."""
+    return next(k for k in range(CELLS_PER_LINE, 0, -1) if columns % k == 0)
 
 
-def _parse_with_pandas(block: bytes, columns: int) -> np.ndarray:
-    import pandas as pd
-
-    # One number per line: pandas' C parser has a cost per column and per call,
-    # which thousands of columns would multiply.
-    column = pd.read_csv(
-        io.BytesIO(block.replace(b",", b"\n")),
-        header=None,
-        dtype=np.float64,
-        engine="c",
-        na_filter=False,  # "nan", "NA" and empty cells are errors, not missing values
-        quoting=csv.QUOTE_NONE,
-        skip_blank_lines=False,
-        low_memory=False,  # a block is small: parse it in one go, not in pieces pandas then joins
-    ).to_numpy()
-    return column.reshape(-1, columns)
-
-
-def _parse_with_numpy(block: bytes, columns: int) -> np.ndarray:
-    return np.loadtxt(io.BytesIO(block), delimiter=",", dtype=np.float64, ndmin=2, comments=None, quotechar=None)
-
-
-def _pandas_available() -> bool:
-    return importlib.util.find_spec("pandas") is not None
-
-
-def _bad_cell(
-    path: Path, block: bytes, bounds: list[int], first_row: int, dtype: np.dtype, parser_said: str
+def _first_problem(
+    path: Path, line_ends: list[int], rows: range, columns: int, dtype: np.dtype, parser_said: str
 ) -> DataError:
-    """The error for the first cell of a failed block that is not a finite number of `dtype`, read one by one."""
-    for i, (start, stop) in enumerate(zip([0, *bounds], bounds)):
-        for j, cell in enumerate(block[start:stop].rstrip(b"\r\n").split(b",")):
+    """The error for the first row of `rows` without `columns` cells or the first cell that is not a finite number.
+
+    The slow pass: the rows are read again and every cell is checked on its own.
+    """
+    start, stop = _span(line_ends, rows)
+    with open(path, "rb") as file:
+        file.seek(start)
+        text = file.read(stop - start)
+    for row, line in zip(range(rows.start + 1, rows.stop + 1), text.split(b"\n")):
+        cells = line.rstrip(b"\r").split(b",")
+        if len(cells) != columns:
+            found = "an empty line" if not line.strip() else f"{len(cells)} cells"
+            return DataError(f"{path}, row {row}: {found}, but row 1 has {columns}")
+        for column, cell in enumerate(cells, start=1):
             problem = _cell_problem(cell, dtype)
             if problem:
-                return DataError(f"{path}, row {first_row + i}, column {j + 1}: {problem}")
-    last_row = first_row + len(bounds) - 1
-    return DataError(f"{path}, rows {first_row} to {last_row}: could not be read ({parser_said})")
+                return DataError(f"{path}, row {row}, column {column}: {problem}")
+    return DataError(f"{path}, rows {rows.start + 1} to {rows.stop}: could not be read ({parser_said})")
 
 
 def _cell_problem(cell: bytes, dtype: np.dtype) -> str | None:

@@ -13,17 +13,11 @@ from models import data
 from models.data import DataError, load_csv, load_train_val, write_csv
 
 
-@pytest.fixture(params=["pandas", "numpy"], autouse=True)
-def parser(request, monkeypatch):
-    """Every test runs with pandas' parser and with the pure-numpy fallback."""
-    monkeypatch.setattr(data, "_pandas_available", lambda: request.param == "pandas")
-    return request.param
-
-
 @pytest.fixture
 def small_blocks(monkeypatch):
-    """Blocks of a few lines, so that a small file exercises the reading of many blocks."""
+    """Blocks of a row or two in parts of a few rows, so that a small file is read in many of both, by several threads."""
     monkeypatch.setattr(data, "BLOCK_BYTES", 16)
+    monkeypatch.setattr(data, "PARSE_THREADS", 3)
 
 
 def write_text(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
@@ -98,6 +92,14 @@ def test_many_blocks_read_as_one(tmp_path, small_blocks):
     np.testing.assert_array_equal(load_csv(path)[0], X)
 
 
+@pytest.mark.parametrize("columns", [1, 7, 16, 40])
+def test_rows_of_any_width_are_read_in_order(tmp_path, small_blocks, columns):
+    X = np.arange(9.0 * columns).reshape(9, columns) / 7  # 7 and 40 give lines of 7 and 8 numbers to the parser
+    path = tmp_path / "data.csv"
+    write_csv(path, X, np.ones((1, columns)))
+    np.testing.assert_array_equal(load_csv(path)[0], X)
+
+
 def test_a_line_longer_than_a_block_is_read(tmp_path, small_blocks):
     X = np.arange(40.0).reshape(2, 20) / 3
     path = tmp_path / "data.csv"
@@ -136,6 +138,15 @@ def test_row_with_an_extra_cell_in_a_later_block_is_ragged(tmp_path, small_block
 def test_non_numeric_cell_in_a_later_block_names_its_row(tmp_path, small_blocks):
     rows = ["1,2,3"] * 9 + ["4,x,6", "0,1,1"]
     assert "row 10, column 2: 'x' is not a number" in error_for(tmp_path, "\n".join(rows))
+
+
+def test_of_several_bad_blocks_the_first_in_the_file_is_named(tmp_path, small_blocks):
+    rows = ["1,2,3"] * 30 + ["4,x,6"] + ["1,2,3"] * 30 + ["7,y,9", "0,1,1"]
+    assert "row 31, column 2: 'x' is not a number" in error_for(tmp_path, "\n".join(rows))
+
+
+def test_a_blank_line_in_a_one_column_file_is_an_empty_cell(tmp_path):
+    assert "row 2, column 1: the cell is empty" in error_for(tmp_path, "1\n\n2\n0\n")
 
 
 @pytest.mark.parametrize("word", ["nan", "NaN", "inf", "-inf", "Infinity"])
