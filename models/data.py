@@ -80,7 +80,8 @@ def load_csv(
     are not numbers, NaN or infinity, values too large for `dtype`, and labels
     that break the rule; it returns the arrays or raises, never half of them.
     X and Y are views of one table (feature rows, then the label row) made by
-    `allocate(shape, dtype)`: by default in memory, or e.g. a memory-mapped file.
+    `allocate(shape, dtype)`, a C-contiguous array: by default in memory, or e.g. a
+    memory-mapped file.
     """
     if labels not in LABEL_KINDS:
         raise ValueError(f"labels must be one of {', '.join(map(repr, LABEL_KINDS))}, not {labels!r}")

@@ -182,6 +182,14 @@ def test_integer_dtype_is_refused(tmp_path):
         load_csv(write_text(tmp_path, "1\n0\n"), dtype=np.int64)
 
 
+def test_an_allocator_of_strided_arrays_is_refused(tmp_path):
+    def transposed(shape, dtype):
+        return np.empty(shape[::-1], dtype).T
+
+    with pytest.raises(ValueError, match="allocate must return a C-contiguous array"):
+        load_csv(write_text(tmp_path, "1,2\n0,1\n"), allocate=transposed)
+
+
 def test_data_error_is_a_value_error():
     assert issubclass(DataError, ValueError)
 
