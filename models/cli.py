@@ -160,7 +160,9 @@ def train_command(args: argparse.Namespace) -> int:
     if result.interrupted:
         print(f"interrupted after {result.iterations} iterations; saved what was learned so far")
     if result.stopped_early:
-        print(f"stopped early: kept the parameters of epoch {result.best_epoch}, the lowest validation loss")
+        print("stopped early: the validation loss stopped improving")
+    if result.best_epoch is not None and (result.stopped_early or result.interrupted):
+        print(f"kept the parameters of epoch {result.best_epoch}, the lowest validation loss")
     print(f"train accuracy: {metrics['train_accuracy']:.4f}   validation accuracy: {metrics['val_accuracy']:.4f}")
     print(f"{result.seconds:.1f} s; wrote {', '.join(written)} to {args.out}")
     return EXIT_INTERRUPTED if result.interrupted else 0

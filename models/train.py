@@ -99,8 +99,8 @@ def train(
 
     The data are checked and cast to the model's dtype once, before the loop. A NaN
     or infinite loss raises TrainingDivergedError; Ctrl-C (KeyboardInterrupt) ends
-    training and returns the parameters after the last complete update, with the
-    losses of complete epochs. Early stopping keeps the best parameters by reference:
+    training and returns the parameters after the last complete update (with early
+    stopping, the best ones validated so far), with the losses of complete epochs. Early stopping keeps the best parameters by reference:
     optimisers replace a parameter's array (p.data = ...) rather than writing into it.
     """
     check_data(train_X, train_Y, val_X, val_Y)
@@ -116,7 +116,7 @@ def train(
     parameters = model.parameters()
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
     best, shuffle = Best(), np.random.default_rng(shuffle_seed)
-    done, stopped_early = 0, False
+    done, stopped_early, interrupted = 0, False, False
     start = time.perf_counter()
     try:
         while done < updates and not stopped_early:
@@ -141,13 +141,13 @@ def train(
             stopped_early = early_stopping is not None and epoch - best.epoch >= early_stopping
     except KeyboardInterrupt:  # the history holds complete epochs only: it is appended to after each
         optimizer.zero_grad()
-        return TrainingResult(model, history, done, time.perf_counter() - start, interrupted=True, per=per)
+        interrupted = True
     if early_stopping is not None:
-        if not stopped_early:  # the last update's parameters are not yet validated
+        if not (stopped_early or interrupted):  # the last update's parameters are not yet validated
             best.consider(validation_loss(model, val_X, val_Y), len(history["val_loss"]), parameters)
         best.restore(parameters)
     return TrainingResult(
-        model, history, done, time.perf_counter() - start, interrupted=False,
+        model, history, done, time.perf_counter() - start, interrupted=interrupted,
         best_epoch=None if early_stopping is None else best.epoch, stopped_early=stopped_early, per=per,
     )  # fmt: skip
 
@@ -190,6 +190,8 @@ class Best:
             self.loss, self.epoch, self.arrays = loss, epoch, [p.data for p in parameters]
 
     def restore(self, parameters: list[tg.Tensor]) -> None:
+        if self.arrays is None:  # stopped before the first validation: the parameters are the initial ones
+            return
         for p, data in zip(parameters, self.arrays, strict=True):
             p.data = data
 

@@ -278,6 +278,24 @@ def test_early_stopping_ends_training_and_keeps_the_parameters_of_the_lowest_val
         assert model.loss(X_val, Y_val).item() == min(val_losses)
 
 
+def test_ctrl_c_with_early_stopping_keeps_the_parameters_of_the_lowest_validation_loss_so_far():
+    X, Y, X_val, Y_val = overfitting_problem()
+    model = MLP([2, 32, 32, 1], init="he", seed=0)
+    val_losses = []
+
+    def interrupt_two_epochs_past_the_lowest(epoch, train_loss, val_loss):
+        val_losses.append(val_loss)
+        if epoch - int(np.argmin(val_losses)) == 2:
+            raise KeyboardInterrupt
+
+    result = train(model, X, Y, X_val, Y_val, optimizer=Adam(model.parameters(), 0.01), epochs=500,
+                   early_stopping=5, on_iteration=interrupt_two_epochs_past_the_lowest)  # fmt: skip
+    assert result.interrupted and not result.stopped_early
+    assert result.best_epoch == int(np.argmin(val_losses)) == len(val_losses) - 3
+    with tg.no_grad():
+        assert model.loss(X_val, Y_val).item() == min(val_losses)
+
+
 def test_the_schedule_steps_once_per_epoch():
     X, Y, X_val, Y_val = mlp_problem()
     model = MLP([2, 3, 1])
