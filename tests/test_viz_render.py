@@ -82,6 +82,15 @@ def test_without_dot_the_source_is_written_and_the_error_says_how_to_render_it(p
     assert not (tmp_path / "graph.svg").exists()
 
 
+def test_in_jupyter_a_picture_shows_itself_as_svg(picture):
+    assert set(picture._repr_mimebundle_()) == {"image/svg+xml"}
+
+
+def test_in_jupyter_without_dot_a_picture_says_how_to_install_it(picture, no_dot):
+    message = picture._repr_mimebundle_()["text/plain"]
+    assert "needs Graphviz's dot program" in message and "apt install graphviz" in message
+
+
 def test_without_dot_the_dot_source_still_renders(picture, tmp_path, no_dot):
     assert render(picture, tmp_path / "graph.dot").read_text() == picture.source
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from pathlib import Path
@@ -35,6 +36,24 @@ def require_graphviz() -> ModuleType:
             "(or pip install 'tinygraph[viz]'); rendering also needs Graphviz's dot program"
         ) from error
     return graphviz
+
+
+def picture_class() -> type[graphviz.Digraph]:
+    """graphviz.Digraph, except that in Jupyter without dot a picture shows how to install it, not an error."""
+    return _picture_class(require_graphviz())
+
+
+@functools.cache  # one class per graphviz module
+def _picture_class(graphviz: ModuleType) -> type[graphviz.Digraph]:
+    class Picture(graphviz.Digraph):
+        def _repr_mimebundle_(self, include=None, exclude=None, **options):  # type: ignore[no-untyped-def]
+            try:
+                return super()._repr_mimebundle_(include, exclude, **options)
+            except graphviz.ExecutableNotFound:
+                return {"text/plain": f"This picture needs Graphviz's dot program: {INSTALL_DOT}. "
+                                      "Its DOT source is in .source."}  # fmt: skip
+
+    return Picture
 
 
 def write_atomically(path: Path, content: bytes) -> None:

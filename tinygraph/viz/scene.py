@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinygraph.tensor import Tensor
 from tinygraph.viz.labels import escape
-from tinygraph.viz.render import require_graphviz
+from tinygraph.viz.render import picture_class
 from tinygraph.viz.walk import Edge, Walk
 
 if TYPE_CHECKING:
@@ -83,9 +83,8 @@ def build(scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None) -
     """The graphviz.Digraph that shows `scene`."""
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
-    graphviz = require_graphviz()
     walk = scene.walk
-    graph = graphviz.Digraph("tinygraph")
+    graph = picture_class()("tinygraph")
     graph.attr(rankdir=rankdir, fontname=FONT, nodesep="0.3", ranksep="0.4")
     if scene.title:
         graph.attr(label=html_label([Line(scene.title)]), labelloc="t", fontsize="16")
