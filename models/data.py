@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
+import math
 import os
 import re
 import secrets
@@ -161,8 +161,9 @@ def _read_table(path: Path, dtype: np.dtype, allocate: Callable = np.empty) -> n
     table = allocate((len(line_ends), columns), dtype)
     if not table.flags.c_contiguous:  # blocks are written through reshaped views of its rows
         raise ValueError(f"allocate must return a C-contiguous array, not one with strides {table.strides}")
-    rows_per_block = max(1, BLOCK_BYTES * len(line_ends) // line_ends[-1])
-    parts = _split(range(len(line_ends)), -(-len(line_ends) // (PARSE_THREADS * PARTS_PER_THREAD)))
+    rows = len(line_ends)
+    rows_per_block = max(1, BLOCK_BYTES * rows // line_ends[-1])
+    parts = _split(range(rows), math.ceil(rows / (PARSE_THREADS * PARTS_PER_THREAD)))
     read_part = functools.partial(_read_part, path, line_ends, table, rows_per_block)
     pool = ThreadPoolExecutor(PARSE_THREADS)
     try:
@@ -175,7 +176,7 @@ def _read_table(path: Path, dtype: np.dtype, allocate: Callable = np.empty) -> n
 
 def _read_part(path: Path, line_ends: list[int], table: np.ndarray, rows_per_block: int, part: range) -> None:
     """Parse the file's rows `part` into the same rows of `table`, a block of rows at a time, checking every cell."""
-    import pandas as pd
+    import pandas as pd  # here, not at the top: it takes a while to import, and only loading needs it
 
     columns = table.shape[1]
     group = _cells_per_line(columns)
@@ -259,7 +260,7 @@ def _line_ends(file: BinaryIO, path: Path) -> list[int]:
     end = _data_end(file)
     if end == 0:
         raise DataError(f"{path}: the file is empty")
-    pieces = _split(range(end), -(-end // PARSE_THREADS))
+    pieces = _split(range(end), math.ceil(end / PARSE_THREADS))
     with ThreadPoolExecutor(PARSE_THREADS) as pool:
         found = pool.map(functools.partial(_line_breaks, path), pieces)
         return [offset for offsets in found for offset in offsets] + [end]
