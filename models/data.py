@@ -56,8 +56,11 @@ PARSER_OPTIONS = dict(
     na_filter=False,  # "nan", "NA" and empty cells are errors, not missing values
     quoting=csv.QUOTE_NONE,
     skip_blank_lines=False,
+    lineterminator="\n",  # the line ends the loader counts; a lone "\r" is then part of a cell, and an error
     low_memory=False,  # parse each chunk in one go, not in pieces pandas then joins
 )
+# The byte-order mark some programs (Excel's "CSV UTF-8") write at the start of a file.
+BOM = "\ufeff".encode()
 # The cell grammar the slow pass accepts: decimal numbers, spaces around them allowed.
 NUMBER = re.compile(rb"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
@@ -75,7 +78,9 @@ def load_csv(
     """Read a CSV file in the notebook's layout into (X, Y): X is nx x n, Y is 1 x n.
 
     labels="binary" requires every label to be 0 or 1; labels="classes" accepts
-    the whole numbers 0, 1, 2, ... of a multi-class problem. Raises DataError
+    the whole numbers 0, 1, 2, ... of a multi-class problem (checked as written,
+    before any rounding to `dtype`). Numbers are read exactly into float64; for
+    float32 or float16, that float64 is rounded to `dtype`. Raises DataError
     (naming the file, row and column) for an empty file, ragged rows, cells that
     are not numbers, NaN or infinity, values too large for `dtype`, and labels
     that break the rule; it returns the arrays or raises, never half of them.
@@ -86,14 +91,15 @@ def load_csv(
     if labels not in LABEL_KINDS:
         raise ValueError(f"labels must be one of {', '.join(map(repr, LABEL_KINDS))}, not {labels!r}")
     dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise ValueError(f"dtype must be a floating-point type such as float64 or float32, not {dtype}")
+    if dtype.kind != "f" or dtype.itemsize > 8:  # numbers are parsed as float64: a longer type would mislead
+        raise ValueError(f"dtype must be float64, float32 or float16, not {dtype}")
     path = Path(path)
     table = _read_table(path, dtype, allocate)
     if table.shape[0] < 2:
         raise DataError(f"{path}: found a single row; expected feature rows, then the label row")
     X, Y = table[:-1], table[-1:]
-    _check_labels(path, Y, labels, row=table.shape[0])
+    written = Y if dtype == np.float64 else _last_row_as_float64(path)  # 1.00000001 would round to 1 in float32
+    _check_labels(path, written, labels, row=table.shape[0])
     return X, Y
 
 
@@ -158,7 +164,10 @@ def _read_table(path: Path, dtype: np.dtype, allocate: Callable = np.empty) -> n
     with open(path, "rb") as file:
         line_ends = _line_ends(file, path)
         columns = _columns(file, path, line_ends[0])
-    table = allocate((len(line_ends), columns), dtype)
+    shape = (len(line_ends), columns)
+    table = allocate(shape, dtype)
+    if table.shape != shape or table.dtype != dtype:
+        raise ValueError(f"allocate({shape}, {dtype}) returned an array of shape {table.shape} and dtype {table.dtype}")
     if not table.flags.c_contiguous:  # blocks are written through reshaped views of its rows
         raise ValueError(f"allocate must return a C-contiguous array, not one with strides {table.strides}")
     rows = len(line_ends)
@@ -195,6 +204,8 @@ def _read_part(path: Path, line_ends: list[int], table: np.ndarray, rows_per_blo
                     lines[...] = chunk.to_numpy()
                 if not np.isfinite(block).all():
                     raise ValueError("a value is not finite")
+            if next(chunks, None) is not None:
+                raise ValueError("the parser found more values than the rows hold")
         except ValueError as error:
             raise _first_problem(path, line_ends, rows, columns, table.dtype, str(error)) from None
 
@@ -233,6 +244,11 @@ class _RegroupedText:
         text = memoryview(self._buffer)[: stop - start]
         self._file.seek(start)
         self._file.readinto(text)
+        if text[: len(BOM)] == BOM:  # pandas would skip it unseen at the start of its text
+            if rows.start != 0:  # a mark inside the file is an error, found by the slow pass
+                self._blocks = iter(())
+                return memoryview(b"")
+            text[: len(BOM)] = b" " * len(BOM)  # the file's own mark: space before the first number
         characters = np.frombuffer(text, np.uint8)
         commas = np.flatnonzero(np.equal(characters, ord(","), out=self._is_comma[: len(characters)]))
         ends = np.array(self._line_ends[rows.start : rows.stop]) - start
@@ -297,7 +313,7 @@ def _data_end(file: BinaryIO) -> int:
 def _columns(file: BinaryIO, path: Path, first_line_end: int) -> int:
     """How many cells the first row has: every other row must have as many."""
     file.seek(0)
-    first_line = file.read(first_line_end)
+    first_line = file.read(first_line_end).removeprefix(BOM)
     if not first_line.strip():
         raise DataError(f"{path}, row 1: an empty line (the first row sets how many cells every row has)")
     return first_line.count(b",") + 1
@@ -345,6 +361,8 @@ def _first_problem(
     with open(path, "rb") as file:
         file.seek(start)
         text = file.read(stop - start)
+    if rows.start == 0:
+        text = text.removeprefix(BOM)
     for row, line in zip(range(rows.start + 1, rows.stop + 1), text.split(b"\n")):
         cells = line.rstrip(b"\r").split(b",")
         if len(cells) != columns:
@@ -358,7 +376,7 @@ def _first_problem(
 
 
 def _cell_problem(cell: bytes, dtype: np.dtype) -> str | None:
-    text = cell.decode("utf-8", errors="replace").strip()
+    text = cell.decode("utf-8", errors="replace").strip(" \t\n\r\v\f")  # what the parser skips, no more
     if not text:
         return "the cell is empty"
     if not NUMBER.fullmatch(cell):
@@ -374,6 +392,22 @@ def _cell_problem(cell: bytes, dtype: np.dtype) -> str | None:
         if not np.isfinite(dtype.type(value)):
             return f"{text!r} is too large for a {dtype}"
     return None
+
+
+def _last_row_as_float64(path: Path) -> np.ndarray:
+    """The file's last row (its cells already checked) as a 1 x n float64 array."""
+    with open(path, "rb") as file:
+        end = start = _data_end(file)
+        while start > 0:  # step back to the line break before the last row
+            step = min(start, 64 << 10)
+            file.seek(start - step)
+            line_break = file.read(step).rfind(b"\n")
+            start -= step
+            if line_break >= 0:
+                start += line_break + 1
+                break
+        file.seek(start)
+        return np.array([[float(cell) for cell in file.read(end - start).removeprefix(BOM).split(b",")]])
 
 
 def _check_labels(path: Path, Y: np.ndarray, labels: Labels, row: int) -> None:

@@ -149,6 +149,44 @@ def test_a_blank_line_in_a_one_column_file_is_an_empty_cell(tmp_path):
     assert "row 2, column 1: the cell is empty" in error_for(tmp_path, "1\n\n2\n0\n")
 
 
+def test_a_lone_carriage_return_inside_a_cell_is_refused(tmp_path, monkeypatch):
+    for name, value in [("BLOCK_BYTES", 1), ("PARSE_THREADS", 1), ("PARTS_PER_THREAD", 1)]:
+        monkeypatch.setattr(data, name, value)  # a part of one full block: the case that once read on
+    assert "row 1, column 1: '2\\r3' is not a number" in error_for(tmp_path, "2\r3\n1\n0\n")
+
+
+def test_carriage_returns_before_the_line_break_are_white_space(tmp_path):
+    X, Y = load_csv(write_text(tmp_path, "1,2\r\r\n0,1\r\n"))
+    np.testing.assert_array_equal(X, [[1, 2]])
+
+
+def test_a_byte_order_mark_at_the_start_of_the_file_is_skipped(tmp_path):
+    X, Y = load_csv(write_text(tmp_path, "\ufeff1,2\n0,1\n"))
+    np.testing.assert_array_equal(X, [[1, 2]])
+
+
+def test_with_a_byte_order_mark_the_first_bad_cell_is_still_named(tmp_path):
+    assert "row 2, column 2: 'x' is not a number" in error_for(tmp_path, "\ufeff1,2\n3,x\n0,1\n")
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 4])
+def test_a_byte_order_mark_inside_the_file_is_refused_by_any_number_of_threads(tmp_path, small_blocks, threads,
+                                                                                monkeypatch):  # fmt: skip
+    monkeypatch.setattr(data, "PARSE_THREADS", threads)
+    rows = ["1,2"] * 16 + ["0,1"]
+    rows[3] = "\ufeff5,6"
+    assert "row 4, column 1: '\\ufeff5' is not a number" in error_for(tmp_path, "\n".join(rows))
+
+
+def test_a_cell_with_a_no_break_space_is_shown_with_it(tmp_path):
+    assert "column 2: '\\xa01' is not a plain decimal" in error_for(tmp_path, "1,\u00a01\n0,1\n")
+
+
+def test_float32_labels_are_checked_as_written_not_as_rounded(tmp_path):
+    message = error_for(tmp_path, "1,2\n0,1.00000001\n", dtype=np.float32)
+    assert "row 2 (the label row), column 2: the label 1.00000001 is not 0 or 1" in message
+
+
 @pytest.mark.parametrize("word", ["nan", "NaN", "inf", "-inf", "Infinity"])
 def test_nan_and_infinity_are_refused(tmp_path, word):
     assert f"row 2, column 2: {word!r} is not a finite number" in error_for(tmp_path, f"1,2\n3,{word}\n0,1\n")
@@ -178,8 +216,13 @@ def test_unknown_label_kind_is_refused(tmp_path):
 
 
 def test_integer_dtype_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="floating-point"):
+    with pytest.raises(ValueError, match="dtype must be float64, float32 or float16, not int64"):
         load_csv(write_text(tmp_path, "1\n0\n"), dtype=np.int64)
+
+
+def test_a_float_longer_than_float64_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="dtype must be float64, float32 or float16"):
+        load_csv(write_text(tmp_path, "1\n0\n"), dtype=np.longdouble)
 
 
 def test_an_allocator_of_strided_arrays_is_refused(tmp_path):
@@ -188,6 +231,14 @@ def test_an_allocator_of_strided_arrays_is_refused(tmp_path):
 
     with pytest.raises(ValueError, match="allocate must return a C-contiguous array"):
         load_csv(write_text(tmp_path, "1,2\n0,1\n"), allocate=transposed)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"), [((3, 2), np.float64), ((2, 2), np.float32)], ids=["wrong shape", "wrong dtype"]
+)
+def test_an_allocator_of_the_wrong_shape_or_dtype_is_refused(tmp_path, shape, dtype):
+    with pytest.raises(ValueError, match=r"allocate\(\(2, 2\), float64\) returned an array of shape"):
+        load_csv(write_text(tmp_path, "1,2\n0,1\n"), allocate=lambda *_: np.empty(shape, dtype))
 
 
 def test_data_error_is_a_value_error():
