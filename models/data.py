@@ -240,19 +240,20 @@ class _RegroupedText:
         return piece
 
     def _regrouped(self, rows: range) -> memoryview:
+        """The text of the lines `rows`, checked and regrouped; empty (and the end) if the check fails."""
         start, stop = _span(self._line_ends, rows)
         text = memoryview(self._buffer)[: stop - start]
         self._file.seek(start)
         self._file.readinto(text)
-        if text[: len(BOM)] == BOM:  # pandas would skip it unseen at the start of its text
-            if rows.start != 0:  # a mark inside the file is an error, found by the slow pass
-                self._blocks = iter(())
-                return memoryview(b"")
-            text[: len(BOM)] = b" " * len(BOM)  # the file's own mark: space before the first number
+        # pandas would skip a byte-order mark at the start of its text unseen: the file's
+        # own mark becomes space before the first number; one inside the file is an error.
+        marked = text[: len(BOM)] == BOM
+        if marked and rows.start == 0:
+            text[: len(BOM)] = b" " * len(BOM)
         characters = np.frombuffer(text, np.uint8)
         commas = np.flatnonzero(np.equal(characters, ord(","), out=self._is_comma[: len(characters)]))
         ends = np.array(self._line_ends[rows.start : rows.stop]) - start
-        if not _commas_per_line_are(commas, ends, self._commas):
+        if (marked and rows.start != 0) or not _commas_per_line_are(commas, ends, self._commas):
             self._blocks = iter(())  # the parser falls short here, and the slow pass names the row
             return memoryview(b"")
         per_row = commas.reshape(len(rows), self._commas)
