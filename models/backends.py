@@ -1,4 +1,4 @@
-"""The classifier on other array libraries: numpy, Dask (larger than memory, or a cluster), CuPy or PyTorch.
+"""Networks on other array libraries: numpy, Dask (larger than memory, or a cluster), CuPy or PyTorch.
 
 tinygraph's nodes call only the Python array API standard, through each tensor's
 own namespace, so the same graph runs on any of these libraries once the data and
@@ -33,9 +33,8 @@ import numpy as np
 
 import tinygraph as tg
 from models import data
-from models.classifier import Classifier
 from models.optimizers import Optimizer
-from models.train import IterationCallback, TrainingResult, train
+from models.train import IterationCallback, Model, Schedule, TrainingResult, train
 from tinygraph.backend import to_numpy
 
 BACKENDS = ("numpy", "dask", "cupy", "torch")
@@ -89,32 +88,27 @@ def to_backend(array: Any, backend: str, *, examples_per_chunk: int | None = Non
     return array
 
 
-def classifier_to_backend(model: Classifier, backend: str, *, device: Any = None) -> Classifier:
-    """A classifier whose parameters hold `model`'s values in `backend`'s library (for numpy, the same arrays)."""
-    return Classifier(
-        *(
-            tg.Tensor(to_backend(p.data, backend, device=device), requires_grad=True, name=p.name)
-            for p in model.parameters()
-        )
-    )
+def model_to_backend(model: Model, backend: str, *, device: Any = None) -> Model:
+    """A copy of `model` (a Classifier or an MLP) whose parameters hold its values in `backend`'s library."""
+    return model.with_arrays(lambda array: to_backend(array, backend, device=device))
 
 
 def move(
     backend: str,
-    model: Classifier,
+    model: Model,
     arrays: Sequence[Any],
     *,
     examples_per_chunk: int | None = None,
     device: Any = None,
     persist: bool = True,
-) -> tuple[Classifier, list[Any]]:
+) -> tuple[Model, list[Any]]:
     """The model and the data arrays (X, Y, ...) on `backend`, ready for train().
 
     For Dask, the data are cut into blocks of `examples_per_chunk` columns and, if
     `persist`, read into the workers' memory once, instead of being sent with every
     iteration's graph; leave `persist` off for data larger than the cluster's memory.
     """
-    model = classifier_to_backend(model, backend, device=device)
+    model = model_to_backend(model, backend, device=device)
     arrays = [to_backend(a, backend, examples_per_chunk=examples_per_chunk, device=device) for a in arrays]
     if backend == "dask" and persist:
         import dask
@@ -124,7 +118,7 @@ def move(
 
 
 def after_each_update(
-    backend: str, model: Classifier, then: IterationCallback | None = None
+    backend: str, model: Model, then: IterationCallback | None = None
 ) -> IterationCallback | None:
     """The on_iteration callback for train() on `backend`: for Dask, persist_parameters(model), then `then`."""
     if backend != "dask":
@@ -139,7 +133,7 @@ def after_each_update(
     return callback
 
 
-def persist_parameters(model: Classifier) -> Callable[[], None]:
+def persist_parameters(model: Model) -> Callable[[], None]:
     """A function that computes the model's updated Dask parameters and keeps them in (the cluster's) memory."""
     import dask
 
@@ -153,33 +147,38 @@ def persist_parameters(model: Classifier) -> Callable[[], None]:
 
 def train_on(
     backend: str,
-    model: Classifier,
+    model: Model,
     arrays: Sequence[Any],
     *,
-    iterations: int,
     optimizer: Callable[[list[tg.Tensor]], Optimizer],
+    schedule: Callable[[Optimizer], Schedule] | None = None,
     on_iteration: IterationCallback | None = None,
     scheduler: str | None = None,
     examples_per_chunk: int | None = None,
     device: Any = None,
+    **options: Any,
 ) -> TrainingResult:
     """train() on `backend`, with the model and (train_X, train_Y, val_X, val_Y) moved there first.
 
     `optimizer` makes the optimiser for the moved parameters, e.g.
-    `lambda parameters: SGD(parameters, lr)`. `scheduler` is the address of a
-    running Dask scheduler (dask only; by default Dask uses this machine's threads).
-    The result's model holds the trained parameters as numpy arrays, ready to save.
+    `lambda parameters: SGD(parameters, lr)`, and `schedule` (if given) the
+    learning-rate schedule for that optimiser. `options` go to train() as they are
+    (iterations or epochs, batch_size, early_stopping, ...). `scheduler` is the
+    address of a running Dask scheduler (dask only; by default Dask uses this
+    machine's threads). The result's model holds the trained parameters as numpy
+    arrays, ready to save; `model` itself is left as it was.
     """
     if scheduler is not None and backend != "dask":
         raise ValueError(f"a scheduler address is for the dask backend, not {backend}")
     with dask_client(scheduler):
         moved, arrays = move(backend, model, arrays, examples_per_chunk=examples_per_chunk, device=device)
+        moved_optimizer = optimizer(moved.parameters())
         result = train(
-            moved, *arrays, iterations=iterations, optimizer=optimizer(moved.parameters()),
-            on_iteration=after_each_update(backend, moved, on_iteration),
+            moved, *arrays, optimizer=moved_optimizer, schedule=schedule and schedule(moved_optimizer),
+            on_iteration=after_each_update(backend, moved, on_iteration), **options,
         )  # fmt: skip
         # inside the block: persisted Dask parameters live on the cluster, whose client closes with it
-        return dataclasses.replace(result, model=classifier_to_backend(result.model, "numpy"))
+        return dataclasses.replace(result, model=model_to_backend(result.model, "numpy"))
 
 
 @contextmanager

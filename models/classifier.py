@@ -12,7 +12,7 @@ there is no hand-written backward pass here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -101,6 +101,10 @@ class Classifier:
         """The parameters as plain arrays by name, ready for np.savez."""
         return {t.name: t.numpy() for t in self.parameters()}
 
+    def with_arrays(self, convert: Callable[[Any], Any]) -> Classifier:
+        """A copy whose parameters hold `convert` of this model's arrays (e.g. the same numbers on a GPU)."""
+        return Classifier(*(tg.Tensor(convert(p.data), requires_grad=True, name=p.name) for p in self.parameters()))
+
     # ---- the forward pass -----------------------------------------------------------
     def as_input(self, X: Any, what: str = "X") -> tg.Tensor:
         """X (nx x n) as a constant tensor of the model's dtype; cast once here, not in every forward pass."""
@@ -139,15 +143,7 @@ class Classifier:
 
     def as_constant(self, value: Any, what: str) -> tg.Tensor:
         """`value` as a constant tensor of the model's dtype, held by the same library as the parameters."""
-        if isinstance(value, tg.Tensor):
-            return value
-        library = namespace_of(value) if is_foreign_array(value) else np
-        if library is not self.W1.xp:
-            raise tg.DTypeError(
-                f"{what} is an array of {library.__name__} but the parameters are arrays of {self.W1.xp.__name__}; "
-                "move both to one library (models.backends.to_backend and classifier_to_backend)"
-            )
-        return tg.Tensor(as_array(value, self.dtype, what), name=what)
+        return constant_like(self.W1, value, what)
 
     def predict(self, X: tg.Tensor | np.ndarray, threshold: float = 0.5) -> np.ndarray:
         """1 where the predicted probability Yhat exceeds `threshold`, else 0 (1 x n integers)."""
@@ -169,6 +165,23 @@ def accuracy(Y: Any, predicted: Any) -> float:
     if Y.size == 0:
         raise tg.ShapeError("accuracy: there are no examples")
     return float(np.count_nonzero(Y == predicted)) / Y.size
+
+
+def constant_like(parameter: tg.Tensor, value: Any, name: str, what: str | None = None) -> tg.Tensor:
+    """`value` (data, labels) as a constant tensor `name` of `parameter`'s dtype; it must be of the same library.
+
+    Errors name `what` (by default `name`).
+    """
+    if isinstance(value, tg.Tensor):
+        return value
+    what = what or name
+    library = namespace_of(value) if is_foreign_array(value) else np
+    if library is not parameter.xp:
+        raise tg.DTypeError(
+            f"{what} is an array of {library.__name__} but the parameters are arrays of {parameter.xp.__name__}; "
+            "move both to one library (models.backends.move)"
+        )
+    return tg.Tensor(as_array(value, parameter.dtype, what), name=name)
 
 
 def named(tensor: tg.Tensor, name: str) -> tg.Tensor:

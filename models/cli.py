@@ -33,8 +33,8 @@ from models.backends import BACKENDS, train_on
 from models.classifier import Classifier, ParameterError, accuracy
 from models.initializers import INITIALIZERS
 from models.mlp import ACTIVATIONS, MLP
-from models.optimizers import OPTIMIZERS, SGD, StepDecay
-from models.train import IterationCallback, TrainingDivergedError, TrainingResult, train
+from models.optimizers import OPTIMIZERS, SGD, Optimizer, StepDecay
+from models.train import IterationCallback, TrainingDivergedError, TrainingResult
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 1
@@ -189,8 +189,6 @@ def check_train_options(args: argparse.Namespace) -> None:
         if given:
             option = "--" + given[0].replace("_", "-")
             raise UsageError(f"{option} is for deeper nets: give --layers too (e.g. --layers 64,32)")
-    elif args.backend != "numpy":
-        raise UsageError("--layers trains on numpy; --backend serves the notebook's classifier")
     if args.lr_decay is not None and args.lr_decay_every is None:
         raise UsageError("--lr-decay needs --lr-decay-every N, the epochs between decays")
 
@@ -221,8 +219,6 @@ def plan_mlp(args: argparse.Namespace, arrays: tuple[np.ndarray, ...]) -> Plan:
     )  # fmt: skip
     optimizer_class = OPTIMIZERS[options["optimizer"]]
     lr = args.lr or inspect.signature(optimizer_class).parameters["lr"].default
-    optimizer = optimizer_class(model.parameters(), lr=lr, weight_decay=args.l2 or 0.0)
-    schedule = None if args.lr_decay_every is None else StepDecay(optimizer, args.lr_decay_every, args.lr_decay or 0.1)
     epochs, batch_size = options.pop("epochs"), options["batch_size"]
     counted = {"epochs": epochs} if args.iterations is None else {"iterations": args.iterations}
     settings = {
@@ -230,10 +226,17 @@ def plan_mlp(args: argparse.Namespace, arrays: tuple[np.ndarray, ...]) -> Plan:
         "early_stopping": args.early_stopping, "classes": classes,
     }  # fmt: skip
 
+    def optimizer(parameters: list[tg.Tensor]) -> Optimizer:
+        return optimizer_class(parameters, lr=lr, weight_decay=args.l2 or 0.0)
+
+    def schedule(optimizer: Optimizer) -> StepDecay | None:
+        return None if args.lr_decay_every is None else StepDecay(optimizer, args.lr_decay_every, args.lr_decay or 0.1)
+
     def run(progress: IterationCallback) -> TrainingResult:
-        return train(
-            model, *arrays, optimizer=optimizer, **counted, batch_size=batch_size, shuffle_seed=args.seed,
-            early_stopping=args.early_stopping, schedule=schedule, on_iteration=progress,
+        return train_on(
+            args.backend, model, arrays, optimizer=optimizer, schedule=schedule, on_iteration=progress,
+            scheduler=args.scheduler, **counted, batch_size=batch_size, shuffle_seed=args.seed,
+            early_stopping=args.early_stopping,
         )  # fmt: skip
 
     if args.iterations is not None:  # the progress bar counts epochs, the last one perhaps partial

@@ -15,14 +15,14 @@ asked for, multiplies each hidden Al by a fresh constant mask in training mode.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 import tinygraph as tg
-from tinygraph.backend import as_array
-from models.classifier import accuracy, named, to_labels
+from models.classifier import accuracy, constant_like, named, to_labels
 from models.initializers import initialize
 
 ACTIVATIONS: dict[str, Callable[[tg.Tensor], tg.Tensor]] = {
@@ -119,6 +119,18 @@ class MLP:
         """Copies of the parameters by name, ready for np.savez."""
         return {name: np.array(p.data, copy=True) for name, p in self.params.items()}
 
+    def with_arrays(self, convert: Callable[[Any], Any]) -> MLP:
+        """A copy whose parameters hold `convert` of this model's arrays (e.g. the same numbers on a GPU).
+
+        The copy draws the same dropout masks as this model would, from its own generator.
+        """
+        moved = copy.copy(self)
+        moved.params = {
+            name: tg.Tensor(convert(p.data), requires_grad=True, name=name) for name, p in self.params.items()
+        }
+        moved.dropout_rng = copy.deepcopy(self.dropout_rng)
+        return moved
+
     def load_arrays(self, arrays: Mapping[str, Any]) -> None:
         """Give every parameter a copy of arrays[name], cast to the model's dtype (e.g. a saved params.npz)."""
         missing = [name for name in self.params if name not in arrays]
@@ -154,7 +166,7 @@ class MLP:
                 break
             A = steps[f"A{layer}"] = named(ACTIVATIONS[activation](Z), f"A{layer}")
             if training and self.dropout:
-                A = steps[f"A{layer}_dropout"] = named(A * self.dropout_mask(A.shape, layer), f"A{layer}_dropout")
+                A = steps[f"A{layer}_dropout"] = named(A * self.dropout_mask(A, layer), f"A{layer}_dropout")
         return steps
 
     def layer_of(self, steps: Mapping[str, tg.Tensor]) -> Callable[[tg.Tensor], str | None]:
@@ -176,10 +188,11 @@ class MLP:
         """The logits ZL (1 x n or K x n)."""
         return self.forward_steps(X, training)[f"Z{self.depth}"]
 
-    def dropout_mask(self, shape: tuple[int, ...], layer: int) -> tg.Tensor:
+    def dropout_mask(self, A: tg.Tensor, layer: int) -> tg.Tensor:
+        """A fresh mask for A: 0 for a dropped unit, 1 / (1 - dropout) for a kept one, of A's dtype and library."""
         keep = 1.0 - self.dropout
-        mask = (self.dropout_rng.random(shape) < keep) / keep
-        return tg.Tensor(mask.astype(self.dtype), name=f"mask{layer}")
+        mask = (self.dropout_rng.random(tuple(A.shape)) < keep) / keep
+        return named(A.constant_like(mask), f"mask{layer}")
 
     def loss(self, X: Any, Y: Any, training: bool = False) -> tg.Tensor:
         """L: mean binary cross-entropy of sigmoid(ZL) for 0/1 labels Y (1 x n), or softmax
@@ -218,7 +231,7 @@ class MLP:
     # ---- checking what comes in ---------------------------------------------------------
     def as_input(self, X: Any, what: str = "X") -> tg.Tensor:
         """X (nx x n) as a constant tensor of the model's dtype."""
-        X = X if isinstance(X, tg.Tensor) else tg.Tensor(as_array(X, self.dtype, f"MLP: {what}"), name=what)
+        X = constant_like(self.params["W1"], X, what, f"MLP: {what}")
         nx = self.layer_sizes[0]
         if X.ndim != 2 or X.shape[0] != nx:
             raise tg.ShapeError(
@@ -228,7 +241,7 @@ class MLP:
 
     def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor:
         """Y as a 1 x n constant tensor of the model's dtype: 0/1 labels, or class indices 0..K-1."""
-        Y = Y if isinstance(Y, tg.Tensor) else tg.Tensor(as_array(Y, self.dtype, f"MLP: {what}"), name=what)
+        Y = constant_like(self.params["W1"], Y, what, f"MLP: {what}")
         if Y.shape not in ((1, n), (n,)):
             raise tg.ShapeError(f"MLP: {what} has shape {Y.shape}, but {n} examples need labels of shape (1, {n})")
         return Y.reshape(1, n) if Y.shape == (n,) else Y

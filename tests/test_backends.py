@@ -1,4 +1,4 @@
-"""models.backends: the classifier on other array libraries, and the notebook's CSV as .npy files.
+"""models.backends: the classifier and deeper nets on other array libraries, and the CSV as .npy files.
 
 PyTorch runs here on the CPU, which exercises the same code path as on a GPU.
 Dask, with its cluster, is in tests/test_dask.py.
@@ -15,7 +15,8 @@ from models.backends import BackendUnavailableError, csv_to_npy, load_npy, to_ba
 from models.classifier import Classifier
 from models.cli import main
 from models.data import DataError, write_csv
-from models.optimizers import SGD
+from models.mlp import MLP
+from models.optimizers import SGD, Adam, StepDecay
 
 torch = pytest.importorskip("torch")
 
@@ -45,6 +46,40 @@ def test_train_on_hands_back_the_trained_parameters_as_numpy_arrays(data):
     trained = result.model.arrays()
     assert all(type(array) is np.ndarray for array in trained.values())
     assert not np.array_equal(trained["W1"], Classifier.initialize(5, 4).arrays()["W1"])
+
+
+def train_mlp(backend, data):
+    """A deeper net with every per-epoch part of train(): mini-batches, dropout, Adam, a schedule, early stopping."""
+    model = MLP([5, 6, 4, 1], seed=3, dropout=0.25)
+    result = train_on(
+        backend, model, data, device="cpu", optimizer=lambda parameters: Adam(parameters, 0.05),
+        schedule=lambda optimizer: StepDecay(optimizer, every=2, gamma=0.5),
+        epochs=6, batch_size=16, shuffle_seed=4, early_stopping=3,
+    )  # fmt: skip
+    return model, result
+
+
+def test_a_deeper_net_on_torch_tensors_has_the_numpy_loss_history_and_parameters(data):
+    _, expected = train_mlp("numpy", data)
+    model, result = train_mlp("torch", data)
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(result.history[key], expected.history[key], rtol=0, atol=1e-10)
+    for name, array in result.model.arrays().items():
+        assert type(array) is np.ndarray
+        np.testing.assert_allclose(array, expected.model.arrays()[name], rtol=0, atol=1e-10)
+    assert result.best_epoch == expected.best_epoch
+
+
+def test_train_on_leaves_the_model_it_was_given_as_it_was(data):
+    model, _ = train_mlp("torch", data)
+    for name, array in MLP([5, 6, 4, 1], seed=3, dropout=0.25).arrays().items():
+        np.testing.assert_array_equal(model.arrays()[name], array)
+
+
+def test_numpy_data_for_a_net_on_torch_is_refused_naming_both_libraries(data):
+    model = MLP([5, 3, 1]).with_arrays(lambda array: to_backend(array, "torch", device="cpu"))
+    with pytest.raises(tg.DTypeError, match="MLP: X is an array of numpy but the parameters are arrays of"):
+        model.loss(data[0], data[1])
 
 
 def test_a_scheduler_address_without_the_dask_backend_is_refused(data):
@@ -134,6 +169,15 @@ def tinygraph_train(out, *options):
 def test_tinygraph_train_on_the_torch_backend_writes_the_numpy_runs_history(tmp_path):
     assert tinygraph_train(tmp_path / "numpy") == 0
     assert tinygraph_train(tmp_path / "torch", "--backend", "torch") == 0
+    expected, history = (json.loads((tmp_path / run / "history.json").read_text()) for run in ("numpy", "torch"))
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+
+
+def test_tinygraph_train_of_a_deeper_net_on_torch_writes_the_numpy_runs_history(tmp_path):
+    options = ["--layers", "8,4", "--dropout", "0.2"]
+    assert tinygraph_train(tmp_path / "numpy", *options) == 0
+    assert tinygraph_train(tmp_path / "torch", *options, "--backend", "torch") == 0
     expected, history = (json.loads((tmp_path / run / "history.json").read_text()) for run in ("numpy", "torch"))
     for key in ("train_loss", "val_loss"):
         np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.backends import after_each_update, csv_to_npy, dask_client, load_npy, move
+from models.backends import after_each_update, csv_to_npy, dask_client, load_npy, move, train_on
 from models.classifier import Classifier
 from models.cli import main
+from models.mlp import MLP
 from models.data import write_csv
-from models.optimizers import SGD
+from models.optimizers import SGD, Adam
 from models.train import train
 
 da = pytest.importorskip("dask.array")
@@ -91,5 +92,17 @@ def test_tinygraph_train_on_a_dask_scheduler_writes_the_numpy_runs_history(sched
         argv = ["train", "--dataset", "moons", "--iterations", "4", "--out", str(tmp_path / run), *options]
         assert main(argv) == 0
     expected, history = (json.loads((tmp_path / run / "history.json").read_text()) for run in ("numpy", "dask"))
+    for key in ("train_loss", "val_loss"):
+        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+
+
+def test_a_deeper_net_with_dropout_and_mini_batches_on_the_cluster_has_the_numpy_loss_history(scheduler, data):
+    def run(backend, **options):
+        return train_on(
+            backend, MLP([NX, 6, 4, 1], seed=2, dropout=0.2), data, optimizer=lambda parameters: Adam(parameters, 0.05),
+            epochs=3, batch_size=100, shuffle_seed=5, **options,
+        ).history  # fmt: skip
+
+    expected, history = run("numpy"), run("dask", scheduler=scheduler, examples_per_chunk=100)
     for key in ("train_loss", "val_loss"):
         np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)

@@ -106,10 +106,9 @@ def test_k_class_labels_train_a_softmax_net_and_round_trip_through_predict(tmp_p
         (["--layers", "4", "--lr-decay", "0.5"], "--lr-decay needs --lr-decay-every"),
         (["--layers", "4,x"], "is not hidden layer sizes such as 64,32"),
         (["--layers", "4", "--dropout", "1"], "is not a probability from 0 up to"),
-        (["--layers", "4", "--backend", "dask"], "--layers trains on numpy"),
     ],
     ids=["deep option without layers", "epochs and iterations", "decay without every", "bad layers",
-         "dropout of 1", "layers on dask"],
+         "dropout of 1"],
 )  # fmt: skip
 def test_deep_net_options_that_do_not_make_sense_exit_with_code_2(args, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit:
