@@ -100,8 +100,9 @@ def train(
     The data are checked and cast to the model's dtype once, before the loop. A NaN
     or infinite loss raises TrainingDivergedError; Ctrl-C (KeyboardInterrupt) ends
     training and returns the parameters after the last complete update (with early
-    stopping, the best ones validated so far), with the losses of complete epochs. Early stopping keeps the best parameters by reference:
-    optimisers replace a parameter's array (p.data = ...) rather than writing into it.
+    stopping, the best ones validated so far), with the losses of complete epochs.
+    Early stopping keeps the best parameters by reference: optimisers replace a
+    parameter's array (p.data = ...) rather than writing into it.
     """
     check_data(train_X, train_Y, val_X, val_Y)
     train_X, val_X = model.as_input(train_X, "train_X"), model.as_input(val_X, "val_X")

@@ -1,4 +1,4 @@
-"""The notebook's classifier trains on Dask arrays, on a dask.distributed cluster, as it does on numpy.
+"""The notebook's classifier and a deeper net train on Dask arrays, on a dask.distributed cluster, as on numpy.
 
 The cluster is started here: two workers as threads of this process
 (processes=False), so its messages never leave the process, and no dashboard.
