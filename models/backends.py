@@ -174,7 +174,7 @@ def train_on(
         moved, arrays = move(backend, model, arrays, examples_per_chunk=examples_per_chunk, device=device)
         moved_optimizer = optimizer(moved.parameters())
         result = train(
-            moved, *arrays, optimizer=moved_optimizer, schedule=schedule and schedule(moved_optimizer),
+            moved, *arrays, optimizer=moved_optimizer, schedule=schedule(moved_optimizer) if schedule else None,
             on_iteration=after_each_update(backend, moved, on_iteration), **options,
         )  # fmt: skip
         # inside the block: persisted Dask parameters live on the cluster, whose client closes with it

@@ -143,7 +143,7 @@ class Classifier:
 
     def as_constant(self, value: Any, what: str) -> tg.Tensor:
         """`value` as a constant tensor of the model's dtype, held by the same library as the parameters."""
-        return constant_like(self.W1, value, what)
+        return input_constant(self.W1, value, what)
 
     def predict(self, X: tg.Tensor | np.ndarray, threshold: float = 0.5) -> np.ndarray:
         """1 where the predicted probability Yhat exceeds `threshold`, else 0 (1 x n integers)."""
@@ -167,8 +167,8 @@ def accuracy(Y: Any, predicted: Any) -> float:
     return float(np.count_nonzero(Y == predicted)) / Y.size
 
 
-def constant_like(parameter: tg.Tensor, value: Any, name: str, what: str | None = None) -> tg.Tensor:
-    """`value` (data, labels) as a constant tensor `name` of `parameter`'s dtype; it must be of the same library.
+def input_constant(parameter: tg.Tensor, value: Any, name: str, what: str | None = None) -> tg.Tensor:
+    """An input (data or labels) as a constant tensor `name` of `parameter`'s dtype, of the same array library.
 
     Errors name `what` (by default `name`).
     """

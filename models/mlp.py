@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
-from models.classifier import accuracy, constant_like, named, to_labels
+from models.classifier import accuracy, input_constant, named, to_labels
 from models.initializers import initialize
 
 ACTIVATIONS: dict[str, Callable[[tg.Tensor], tg.Tensor]] = {
@@ -231,7 +231,7 @@ class MLP:
     # ---- checking what comes in ---------------------------------------------------------
     def as_input(self, X: Any, what: str = "X") -> tg.Tensor:
         """X (nx x n) as a constant tensor of the model's dtype."""
-        X = constant_like(self.params["W1"], X, what, f"MLP: {what}")
+        X = input_constant(self.params["W1"], X, what, f"MLP: {what}")
         nx = self.layer_sizes[0]
         if X.ndim != 2 or X.shape[0] != nx:
             raise tg.ShapeError(
@@ -241,7 +241,7 @@ class MLP:
 
     def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor:
         """Y as a 1 x n constant tensor of the model's dtype: 0/1 labels, or class indices 0..K-1."""
-        Y = constant_like(self.params["W1"], Y, what, f"MLP: {what}")
+        Y = input_constant(self.params["W1"], Y, what, f"MLP: {what}")
         if Y.shape not in ((1, n), (n,)):
             raise tg.ShapeError(f"MLP: {what} has shape {Y.shape}, but {n} examples need labels of shape (1, {n})")
         return Y.reshape(1, n) if Y.shape == (n,) else Y
