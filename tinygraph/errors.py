@@ -9,6 +9,14 @@ class ShapeError(TinygraphError, ValueError):
     """An operation was given arrays whose shapes do not fit together."""
 
 
+class GradientShapeError(ShapeError):
+    """A node's local_grads returned a gradient that cannot be summed back to its input's shape."""
+
+    def __init__(self, message: str, position: int):
+        super().__init__(message)
+        self.position = position  # which input's gradient
+
+
 class LabelError(TinygraphError, ValueError):
     """Labels that a loss cannot read (class indices out of range, not whole numbers)."""
 
@@ -26,4 +34,24 @@ class AnomalyError(TinygraphError, FloatingPointError):
 
 
 class GradcheckError(TinygraphError, AssertionError):
-    """The engine's gradient disagrees with finite differences."""
+    """The engine's gradient disagrees with finite differences.
+
+    Besides its message, it holds where: the input's `position`, the `entry` (an
+    index into that input), the `analytic` and `numeric` values there, and the
+    `one_sided` slopes (f(x + eps) - f(x)) / eps and (f(x) - f(x - eps)) / eps,
+    which differ when the function has a kink at x.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        position: int,
+        entry: tuple[int, ...],
+        analytic: float,
+        numeric: float,
+        one_sided: tuple[float, float],
+    ):
+        super().__init__(message)
+        self.position, self.entry, self.analytic, self.numeric, self.one_sided = (
+            position, entry, analytic, numeric, one_sided
+        )  # fmt: skip

@@ -71,16 +71,27 @@ def _check_input(position: int, t: Tensor, loss: Callable[[], Tensor], eps, atol
     analytic = np.zeros_like(t.data) if t.grad is None else np.broadcast_to(t.grad, t.shape)
     label = f"input {position}" + (f" ({t.name!r})" if t.name else "") + f" of shape {t.shape}"
     for index in np.ndindex(*t.shape):
-        original = t.data[index]
-        with no_grad():
-            t.data[index] = original + eps
-            plus = loss().item()
-            t.data[index] = original - eps
-            minus = loss().item()
-        t.data[index] = original
+        plus, minus = _loss_at(t, index, eps, loss), _loss_at(t, index, -eps, loss)
         numeric = (plus - minus) / (2 * eps)
         if not abs(analytic[index] - numeric) <= atol + rtol * abs(numeric):
+            # Only now, for the message: one-sided slopes that disagree betray a kink, not a wrong formula.
+            middle = _loss_at(t, index, 0.0, loss)
+            one_sided = ((plus - middle) / eps, (middle - minus) / eps)
+            kink = abs(one_sided[0] - one_sided[1]) > atol + rtol * max(map(abs, one_sided))
             raise GradcheckError(
                 f"gradcheck: {label}, entry {index}: analytic gradient {analytic[index]:.10g} "
                 f"but finite differences give {numeric:.10g} (eps={eps}, atol={atol}, rtol={rtol})"
-            )
+                + (f"; the slopes on either side differ ({one_sided[1]:.6g} left, {one_sided[0]:.6g} right): "
+                   "a kink at this point" if kink else ""),
+                position, index, float(analytic[index]), float(numeric), one_sided,
+            )  # fmt: skip
+
+
+def _loss_at(t: Tensor, index: tuple[int, ...], step: float, loss: Callable[[], Tensor]) -> float:
+    """The loss with t's entry `index` moved by `step`, the entry put back afterwards."""
+    original = t.data[index]
+    with no_grad():
+        t.data[index] = original + step
+        value = loss().item()
+    t.data[index] = original
+    return value

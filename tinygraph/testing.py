@@ -90,3 +90,6 @@ def binary_labels(shape: tuple[int, ...]) -> st.SearchStrategy:
 def probabilities(shape: tuple[int, ...], margin: float = 1e-2) -> st.SearchStrategy:
     """Arrays of values in [margin, 1 - margin], as a sigmoid's Yhat."""
     return arrays(shape, min_value=margin, max_value=1 - margin)
+
+
+from tinygraph.checking import check_node  # noqa: E402  (the whole check, built on the strategies above)
