@@ -125,8 +125,6 @@ class NodeReport:
         lines = []
         c = self.counterexample
         if c is not None:
-            shapes = ", ".join(f"{name} {shape}" for name, shape in c.shapes.items())
-            params = "".join(f", {key}={value!r}" for key, value in c.params.items())
             if c.entry is None:
                 lines.append(c.reason)
             else:
@@ -135,7 +133,7 @@ class NodeReport:
                     f"dL/d{c.input} at {at} = {c.value:.6g}: "
                     f"analytic {c.analytic:.6g}, numeric {c.numeric:.6g}"
                 )
-            lines.append(f"shapes: {shapes}{params}")
+            lines.append("shapes: " + call_text(c.shapes, c.params))
             if c.kink:
                 lines.append(
                     f"the slopes on either side of {c.input} = {c.value:.6g} differ: a kink there? "
@@ -166,13 +164,14 @@ def check_node(
 
     Returns a NodeReport (it never raises for the node's own mistakes): passed;
     failed, with hypothesis' shrunk counterexample; or errored, with the exception
-    and the line of the node's file it came from. A node that raises on some inputs
-    is searched again among the inputs it takes, because a wrong value there (a
-    transpose missing shows only on square matrices) says more than the exception.
-    `max_examples` defaults to the current hypothesis profile's. `on_failure` is
-    called with the report of each failing example as it is found, before shrinking
-    finishes, for callers that may have to stop early. Runs are reproducible: the
-    same node draws the same examples, and nothing is written to disk.
+    and the line of the node's file it came from. Wrong values are looked for
+    first, passing over inputs on which the node raises, because a wrong value (a
+    transpose missing shows only on square matrices) says more than the exception;
+    only when none is found is the exception shrunk and reported. `max_examples`
+    defaults to the current hypothesis profile's. `on_failure` is called with the
+    report of each failing example as it is found, before shrinking finishes, for
+    callers that may have to stop early. Runs are reproducible: the same node
+    draws the same examples, and nothing is written to disk.
     """
     hypothesis, st = _import_hypothesis()
     file = _source_file(node_class)
@@ -181,23 +180,25 @@ def check_node(
     except DeclarationError as error:
         return NodeReport(node_class.__name__, file, "errored", 0, error=locate(error, file, _class_line(node_class)))
     search = functools.partial(_search, node_class, declared, file, hypothesis, st, max_examples, on_failure)
+    passed_over: list[NodeReport] = []  # the first input on which the node raised, if any
     with warnings.catch_warnings(), np.errstate(all="ignore"):  # a NaN shows as a failure, not a warning
         warnings.simplefilter("ignore")
-        first = search(skip_errors=False)
-        if first.status != "errored" or first.error is None:
-            return first
-        second = search(skip_errors=True)
-    if second.status == "failed":
-        also = f"it also raises {first.error} " + " ".join(first.notes)
-        return dataclasses.replace(second, examples=first.examples + second.examples, notes=(also,))
-    return first
+        values = search(passed_over)
+        if not passed_over:
+            return values
+        if values.status == "failed":
+            raised = passed_over[0]
+            return dataclasses.replace(values, notes=(f"it also raises {raised.error} {' '.join(raised.notes)}",))
+        return search(None)
 
 
 def _search(
     node_class: type[Node], declared: Declarations, file: str | None, hypothesis: Any, st: Any,
-    max_examples: int | None, on_failure: Callable[[NodeReport], None] | None, skip_errors: bool,
+    max_examples: int | None, on_failure: Callable[[NodeReport], None] | None,
+    passed_over: list[NodeReport] | None,
 ) -> NodeReport:  # fmt: skip
-    """One hypothesis search; with `skip_errors`, inputs on which the node raises are passed over."""
+    """One hypothesis search. Given a list `passed_over`, inputs on which the node raises count as
+    passing, and the first of them is kept there; without it, they fail."""
     count = 0
 
     @hypothesis.settings(
@@ -205,7 +206,7 @@ def _search(
         deadline=None,
         database=None,  # writes nothing to disk
         derandomize=True,
-        report_multiple_bugs=False,  # one failure, shrunk; an exception sends us searching again
+        report_multiple_bugs=False,
         suppress_health_check=list(hypothesis.HealthCheck),
         verbosity=hypothesis.Verbosity.quiet,
         print_blob=False,
@@ -217,13 +218,14 @@ def _search(
         try:
             _run(node_class, declared, example)
         except (GradcheckError, GradientShapeError) as wrong:
-            _failing(wrong, example)
+            failing(wrong, example)
         except Exception as error:
-            if skip_errors:
-                hypothesis.reject()
-            _failing(error, example)
+            if passed_over is None:
+                failing(error, example)
+            elif not passed_over:
+                passed_over.append(_report(node_class, declared, file, error, example, count))
 
-    def _failing(error: Exception, example: Example) -> NoReturn:
+    def failing(error: Exception, example: Example) -> NoReturn:
         error.tinygraph_example = example  # type: ignore[attr-defined]  # read back once shrunk
         if on_failure is not None:
             on_failure(_report(node_class, declared, file, error, example, count))
@@ -231,10 +233,7 @@ def _search(
 
     try:
         check()
-    except hypothesis.errors.Unsatisfiable:  # every example raised, so none was left to look at
-        return NodeReport(node_class.__name__, file, "errored", count, declared.defaults)
-    except Exception as raised:
-        error = _most_telling(raised)
+    except Exception as error:
         return _report(node_class, declared, file, error, getattr(error, "tinygraph_example", None), count)
     return NodeReport(node_class.__name__, file, "passed", count, declared.defaults)
 
@@ -408,36 +407,26 @@ def _report(
 ) -> NodeReport:  # fmt: skip
     """The report for the example that raised `error`: failed for a wrong gradient, errored for anything else."""
     name = node_class.__name__
+    shapes = {k: tuple(a.shape) for k, a in example.arrays.items()} if example is not None else {}
     if example is not None and isinstance(error, GradcheckError | GradientShapeError):
         wrong = declared.inputs[error.position]
-        c = Counterexample(wrong, {k: tuple(a.shape) for k, a in example.arrays.items()}, example.params)
+        c = Counterexample(wrong, shapes, example.params)
         if isinstance(error, GradcheckError):
-            left, right = error.one_sided
             value = float(example.arrays[wrong][error.entry])
             c = dataclasses.replace(c, entry=tuple(map(int, error.entry)), value=value, analytic=error.analytic,
-                         numeric=error.numeric, kink=not math.isclose(left, right, rel_tol=1e-3, abs_tol=1e-5))  # fmt: skip
+                                    numeric=error.numeric, kink=error.kink)  # fmt: skip
         else:
-            c = dataclasses.replace(c, reason=str(error).split("; ", 1)[0].replace(f"input {error.position}", wrong))
+            c = dataclasses.replace(c, reason=f"local_grads returned a gradient of shape {error.returned} "
+                                              f"for {wrong} of shape {error.expected}")  # fmt: skip
         return NodeReport(name, file, "failed", count, declared.defaults, _formula(node_class, wrong), counterexample=c)
-    notes = ()
-    if example is not None:
-        shapes = ", ".join(f"{k} {tuple(a.shape)}" for k, a in example.arrays.items())
-        notes = (f"with shapes: {shapes}" + "".join(f", {k}={v!r}" for k, v in example.params.items()),)
+    notes = ("with shapes: " + call_text(shapes, example.params),) if example is not None else ()
     return NodeReport(name, file, "errored", count, declared.defaults, error=locate(error, file),
                       notes=notes)  # fmt: skip
 
 
-def _most_telling(raised: BaseException) -> BaseException:
-    """Of the distinct failures hypothesis found, a wrong gradient before an exception."""
-    found = _flatten(raised)
-    wrong = [e for e in found if isinstance(e, GradcheckError | GradientShapeError)]
-    return (wrong or found)[0]
-
-
-def _flatten(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [inner for group in error.exceptions for inner in _flatten(group)]
-    return [error]
+def call_text(shapes: dict[str, tuple[int, ...]], params: dict[str, Any]) -> str:
+    """`A (2, 3), B (3,), slope=0.1`: the shapes of a call, and the constructor's arguments."""
+    return ", ".join([f"{name} {shape}" for name, shape in shapes.items()] + [f"{k}={v!r}" for k, v in params.items()])
 
 
 def locate(error: BaseException, file: str | None, fallback_line: int | None = None) -> Location:
@@ -480,14 +469,13 @@ def _formula(node_class: type[Node], input_name: str) -> str:
 def _source_file(node_class: type[Node]) -> str | None:
     try:
         return inspect.getsourcefile(node_class)
-    except (OSError, TypeError):
-        return None
+    except TypeError:  # a module not in sys.modules (loaded from a path): forward's code knows its file
+        return node_class.forward.__code__.co_filename
 
 
 def _import_hypothesis() -> tuple[Any, Any]:
     try:
         import hypothesis
-        import hypothesis.errors
         from hypothesis import strategies as st
     except ImportError as error:
         raise HypothesisMissingError(

@@ -12,9 +12,9 @@ class ShapeError(TinygraphError, ValueError):
 class GradientShapeError(ShapeError):
     """A node's local_grads returned a gradient that cannot be summed back to its input's shape."""
 
-    def __init__(self, message: str, position: int):
+    def __init__(self, message: str, position: int, returned: tuple[int, ...], expected: tuple[int, ...]):
         super().__init__(message)
-        self.position = position  # which input's gradient
+        self.position, self.returned, self.expected = position, returned, expected  # which input, which shapes
 
 
 class LabelError(TinygraphError, ValueError):
@@ -37,21 +37,12 @@ class GradcheckError(TinygraphError, AssertionError):
     """The engine's gradient disagrees with finite differences.
 
     Besides its message, it holds where: the input's `position`, the `entry` (an
-    index into that input), the `analytic` and `numeric` values there, and the
-    `one_sided` slopes (f(x + eps) - f(x)) / eps and (f(x) - f(x - eps)) / eps,
-    which differ when the function has a kink at x.
+    index into that input), the `analytic` and `numeric` values there, and whether
+    the slopes on either side of the entry's value differ (`kink`).
     """
 
     def __init__(
-        self,
-        message: str,
-        position: int,
-        entry: tuple[int, ...],
-        analytic: float,
-        numeric: float,
-        one_sided: tuple[float, float],
+        self, message: str, position: int, entry: tuple[int, ...], analytic: float, numeric: float, kink: bool
     ):
         super().__init__(message)
-        self.position, self.entry, self.analytic, self.numeric, self.one_sided = (
-            position, entry, analytic, numeric, one_sided
-        )  # fmt: skip
+        self.position, self.entry, self.analytic, self.numeric, self.kink = position, entry, analytic, numeric, kink

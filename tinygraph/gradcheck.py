@@ -82,8 +82,8 @@ def _check_input(position: int, t: Tensor, loss: Callable[[], Tensor], eps, atol
                 f"gradcheck: {label}, entry {index}: analytic gradient {analytic[index]:.10g} "
                 f"but finite differences give {numeric:.10g} (eps={eps}, atol={atol}, rtol={rtol})"
                 + (f"; the slopes on either side differ ({one_sided[1]:.6g} left, {one_sided[0]:.6g} right): "
-                   "a kink at this point" if kink else ""),
-                position, index, float(analytic[index]), float(numeric), one_sided,
+                   "a kink at this point?" if kink else ""),
+                position, index, float(analytic[index]), float(numeric), kink,
             )  # fmt: skip
 
 

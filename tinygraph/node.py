@@ -139,8 +139,8 @@ def fit_to_input(grad: Any, data: Any, xp: Any, node: str, position: int) -> Any
                 f"{node}: local_grads returned a gradient of shape {tuple(grad.shape)} for input {position} "
                 f"of shape {tuple(data.shape)}; it must have the input's shape, or the shape the input "
                 "was broadcast to",
-                position,
-            )
+                position, tuple(grad.shape), tuple(data.shape),
+            )  # fmt: skip
         grad = unbroadcast(grad, data.shape, xp)
     return grad if grad.dtype == data.dtype else astype(grad, data.dtype, xp)
 

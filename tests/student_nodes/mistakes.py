@@ -1,4 +1,4 @@
-"""Nodes with the mistakes students make, one each; tests/test_check_node.py expects each one caught."""
+"""Nodes with the mistakes students make, one each; tests/test_check_node.py expects each caught, the right entry named."""
 
 import numpy as np
 
