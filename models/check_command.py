@@ -34,6 +34,7 @@ from typing import IO, Any
 
 import models
 from models.data import write_atomically
+from tinygraph.checking import Location, NodeReport
 
 EXIT_ALL_PASSED, EXIT_NOT_ALL_PASSED, EXIT_BAD_INPUT = 0, 1, 2
 STARTUP_SECONDS = 60  # for Python, numpy and hypothesis to import, before the student's file
@@ -52,7 +53,7 @@ def add_parser(subcommands: Any) -> None:
         "Exit code 0 only when every node passes.",
     )
     p.add_argument("targets", nargs="+", metavar="FILE",
-                   help="a .py file, a folder (its .py files, and those of its subfolders) or a module path")  # fmt: skip
+                   help="a .py file, a folder (its .py files and its subfolders') or a module path")  # fmt: skip
     p.add_argument("--timeout", type=positive(float), default=10.0, metavar="SECONDS",
                    help="CPU time limit per node (10): a node still running is stopped and reported")  # fmt: skip
     p.add_argument("--memory", type=positive(int), default=1024, metavar="MB",
@@ -100,15 +101,10 @@ class FileReport:
     def summary(self) -> str:
         name = Path(self.target).name
         if self.import_error is not None:
-            return f"{name}: did not import: {describe(self.import_error)}"
+            return f"{name}: did not import: {Location(**self.import_error)}"
         if not self.nodes:
             return f"{name}: no Node subclass with a forward method defined here"
         return f"{name}: " + ", ".join(f"{count} {status}" for status, count in self.counts().items())
-
-
-def describe(location: dict[str, Any]) -> str:
-    where = f" ({Path(location['file']).name}:{location['line']})" if location.get("file") else ""
-    return f"{location['kind']}: {location['message']}{where}"
 
 
 def table(report: FileReport) -> str:
@@ -152,8 +148,11 @@ def expand(target: str) -> list[str]:
     """A folder's .py files (sorted, hidden folders left out), a file itself, or a module path as it is."""
     path = Path(target)
     if path.is_dir():
-        return sorted(str(p) for p in path.rglob("*.py") if not any(part.startswith((".", "__pycache__"))
-                                                                    for part in p.relative_to(path).parts))
+        hidden = lambda file: any(part.startswith((".", "__")) for part in file.relative_to(path).parts[:-1])  # noqa: E731
+        files = sorted(str(file) for file in path.rglob("*.py") if not hidden(file))
+        if not files:
+            raise FileNotFoundError(2, "no .py file in this folder", target)
+        return files
     if path.is_file() or all(part.isidentifier() for part in target.split(".")) and not target.endswith(".py"):
         return [target]
     raise FileNotFoundError(2, "no such file, folder or module", target)
@@ -175,7 +174,7 @@ def as_json(report: FileReport) -> dict[str, Any]:
 
 
 def junit(reports: list[FileReport]) -> ET.Element:
-    """JUnit XML, as GitHub Classroom, Gradescope and CI servers read it: a testsuite per file, a testcase per node."""
+    """JUnit XML as GitHub Classroom, Gradescope and CI servers read it: a testsuite per file, a testcase per node."""
     suites = ET.Element("testsuites", name="tinygraph check")
     for report in reports:
         counts = report.counts()
@@ -257,8 +256,7 @@ def stopped_node(
     if provisional is not None:  # a failing example was found before: report it, less shrunk than it might be
         note = f"{error['message']}, while looking for a smaller example than this one"
         return {**provisional, "details": [*provisional["details"], note], "notes": [note], "seconds": seconds}
-    return {"node": node, "file": None, "status": "errored", "examples": 0, "defaults": [], "formula": "",
-            "counterexample": None, "error": error, "notes": [], "details": [describe(error)], "seconds": seconds}  # fmt: skip
+    return {**NodeReport(node, None, "errored", 0, error=Location(**error)).to_dict(), "seconds": seconds}
 
 
 def child_events(target: str, args: argparse.Namespace, skip: list[str], scratch: str) -> Iterator[dict[str, Any]]:

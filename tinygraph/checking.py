@@ -300,13 +300,13 @@ def _input_names(node_class: type[Node]) -> tuple[str, ...]:
 
 def _constants(node_class: type[Node], inputs: tuple[str, ...]) -> frozenset[str]:
     value = getattr(node_class, "constants", ())
-    if isinstance(value, str) or not all(key in inputs for key in value):
+    if not isinstance(value, tuple | list | set | frozenset) or not all(key in inputs for key in value):
         raise DeclarationError(f"{node_class.__name__}.constants must be a tuple of forward's parameters {inputs}")
     return frozenset(value)
 
 
 def _interval(node: str, key: str, value: Any) -> tuple[float, float]:
-    if not (isinstance(value, tuple) and len(value) == 2 and all(_is_number(v) for v in value) and value[0] < value[1]):
+    if not (isinstance(value, tuple) and len(value) == 2 and all(map(_is_number, value)) and value[0] < value[1]):
         raise DeclarationError(f"{node}.domain[{key!r}] must be (low, high) with low < high, not {value!r}")
     return float(value[0]), float(value[1])
 
@@ -418,7 +418,8 @@ def _report(
         else:
             c = dataclasses.replace(c, reason=f"local_grads returned a gradient of shape {error.returned} "
                                               f"for {wrong} of shape {error.expected}")  # fmt: skip
-        return NodeReport(name, file, "failed", count, declared.defaults, _formula(node_class, wrong), counterexample=c)
+        formula = _formula(node_class, wrong)
+        return NodeReport(name, file, "failed", count, declared.defaults, formula, counterexample=c)
     notes = ("with shapes: " + call_text(shapes, example.params),) if example is not None else ()
     return NodeReport(name, file, "errored", count, declared.defaults, error=locate(error, file),
                       notes=notes)  # fmt: skip
@@ -426,7 +427,8 @@ def _report(
 
 def call_text(shapes: dict[str, tuple[int, ...]], params: dict[str, Any]) -> str:
     """`A (2, 3), B (3,), slope=0.1`: the shapes of a call, and the constructor's arguments."""
-    return ", ".join([f"{name} {shape}" for name, shape in shapes.items()] + [f"{k}={v!r}" for k, v in params.items()])
+    arguments = [f"{key}={value!r}" for key, value in params.items()]
+    return ", ".join([f"{name} {shape}" for name, shape in shapes.items()] + arguments)
 
 
 def locate(error: BaseException, file: str | None, fallback_line: int | None = None) -> Location:
