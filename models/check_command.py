@@ -223,6 +223,10 @@ def check_file(target: str, args: argparse.Namespace) -> FileReport:
                     report.import_error = stopped_error(event, busy, args, "importing")
                 elif kind in ("stopped", "died"):
                     report.nodes.append(stopped_node(running, event, provisional, busy, args, started))
+                    running = None
+            if running is not None:  # the process ended without a word, as os._exit() ends it
+                ended = {"event": "died", "message": "the process ended while checking it"}
+                report.nodes.append(stopped_node(running, ended, provisional, busy, args, started))
             # A node stopped at its time limit leaves the rest of the file to a fresh process.
             if report.import_error is not None or len(report.nodes) >= len(names) or len(report.nodes) == done:
                 return report

@@ -115,3 +115,32 @@ def test_without_hypothesis_the_command_says_how_to_install_it(tmp_path):
 @pytest.mark.parametrize("source", PYTHON, ids=[f"example{i}" for i in range(len(PYTHON))])
 def test_the_documented_python_examples_run(source):
     exec(compile(source, "docs/check.md", "exec"), {"__name__": "docs_example"})
+
+
+def test_a_node_that_ends_its_process_is_errored_and_the_file_s_next_nodes_are_still_checked(tmp_path):
+    (tmp_path / "vanishes.py").write_text('''import os
+import tinygraph as tg
+
+
+class Vanishes(tg.Node):
+    def forward(self, A):
+        os._exit(0)
+
+
+class Neg(tg.Node):
+    def forward(self, A):
+        return -A
+
+    def local_grads(self, dZ):
+        return (-dZ,)
+''')
+    result = shell(f"tinygraph check {tmp_path / 'vanishes.py'} --examples 10", ROOT, tmp_path)
+    assert "  errored  Vanishes   ProcessDied: the process ended while checking it\n" in result.stdout
+    assert "  passed   Neg " in result.stdout and result.returncode == 1
+
+
+def test_a_file_without_nodes_does_not_pass(tmp_path):
+    (tmp_path / "empty.py").write_text("X = 1\n")
+    result = shell(f"tinygraph check {tmp_path / 'empty.py'}", ROOT, tmp_path)
+    assert "  empty.py: no Node subclass with a forward method defined here\n" in result.stdout
+    assert result.returncode == 1

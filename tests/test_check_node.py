@@ -134,6 +134,16 @@ def test_an_exception_is_reported_in_one_line_with_the_file_and_line_it_came_fro
     assert str(report.error) == f"KeyError: 'missing' (test_check_node.py:{line})"
 
 
+class Exits(tg.Node):
+    def forward(self, A):
+        raise SystemExit(3)
+
+
+def test_a_node_that_calls_sys_exit_is_errored_instead_of_ending_the_run():
+    report = check_node(Exits)
+    assert report.status == "errored" and report.error.message == "the node called sys.exit(3)"
+
+
 def test_the_report_lists_the_defaults_used_for_what_the_node_leaves_undeclared():
     report = check_node(alice.Tanh)
     assert report.defaults == ("Z in [-3, 3]", "no kinks avoided", "shapes any, up to 3-D")

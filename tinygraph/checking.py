@@ -395,7 +395,10 @@ def _values(declared: Declarations, name: str, shape: tuple[int, ...], st: Any, 
 
 def _run(node_class: type[Node], declared: Declarations, example: Example) -> None:
     tensors = [Tensor(example.arrays[name], requires_grad=name in example.checked) for name in declared.inputs]
-    gradcheck(lambda *inputs: node_class.apply(*inputs, **example.params), tensors)
+    try:
+        gradcheck(lambda *inputs: node_class.apply(*inputs, **example.params), tensors)
+    except SystemExit as error:  # hypothesis would let it end the whole run
+        raise RuntimeError(f"the node called sys.exit({error.code!r})") from error
 
 
 # ---- reports ---------------------------------------------------------------------------

@@ -10,6 +10,14 @@ A new node is tested in a few lines:
     def test_my_node_gradient(arrays):
         assert tg.gradcheck(lambda a, b: MyNode.apply(a, b), arrays)
 
+Or a whole node class at once, over inputs these strategies draw (docs/check.md):
+
+    from tinygraph.testing import check_node
+
+    def test_my_node():
+        report = check_node(MyNode)
+        assert report.passed, report
+
 Values are kept `margin` away from the points listed in `avoid` (kinks such as
 relu's 0, where a finite difference straddles two slopes) and inside
 [min_value, max_value] (positive only, for log or a divisor).
@@ -22,6 +30,11 @@ from collections.abc import Sequence
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from tinygraph.checking import check_node  # the whole check of a node class, built on the strategies below
+
+__all__ = ["arrays", "binary_labels", "broadcastable_arrays", "broadcastable_shapes", "check_node", "floats",
+           "matrices", "probabilities", "reduction_axes", "shapes"]  # fmt: skip
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy:
@@ -90,6 +103,3 @@ def binary_labels(shape: tuple[int, ...]) -> st.SearchStrategy:
 def probabilities(shape: tuple[int, ...], margin: float = 1e-2) -> st.SearchStrategy:
     """Arrays of values in [margin, 1 - margin], as a sigmoid's Yhat."""
     return arrays(shape, min_value=margin, max_value=1 - margin)
-
-
-from tinygraph.checking import check_node  # noqa: E402  (the whole check, built on the strategies above)
