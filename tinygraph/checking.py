@@ -390,7 +390,7 @@ def _values(declared: Declarations, name: str, shape: tuple[int, ...], st: Any, 
 
         return hnp.arrays(np.float64, shape, elements=st.sampled_from(declared.labels[name]))
     low, high = declared.domains.get(name, DEFAULT_DOMAIN)
-    return testing.arrays(shape, low, high, avoid=declared.avoid.get(name, ()), margin=AVOID_MARGIN)
+    return testing.arrays(shape, low, high, declared.avoid.get(name, ()), AVOID_MARGIN, every_entry_drawn=True)
 
 
 def _run(node_class: type[Node], declared: Declarations, example: Example) -> None:

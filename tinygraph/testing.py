@@ -68,9 +68,16 @@ def arrays(
     avoid: Sequence[float] = (),
     margin: float = 1e-2,
     dtype: type = np.float64,
+    every_entry_drawn: bool = False,
 ) -> st.SearchStrategy:
-    """Arrays of `shape` (a shape or a strategy of shapes) with values drawn by floats()."""
-    return hnp.arrays(dtype, shape, elements=floats(min_value, max_value, avoid, margin))
+    """Arrays of `shape` (a shape or a strategy of shapes) with values drawn by floats().
+
+    hypothesis fills most of a larger array with one value; `every_entry_drawn`
+    draws each entry on its own instead, so that the arrays are rarely symmetric
+    (a gradient missing a transpose is right on a symmetric matrix).
+    """
+    fill = st.nothing() if every_entry_drawn else None
+    return hnp.arrays(dtype, shape, elements=floats(min_value, max_value, avoid, margin), fill=fill)
 
 
 def broadcastable_arrays(
