@@ -17,7 +17,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import select
 import signal
 import subprocess
@@ -60,11 +59,16 @@ def add_parser(subcommands: Any) -> None:
                    help="memory limit of each file's process, in MiB of address space (1024)")  # fmt: skip
     p.add_argument("--examples", type=positive(int), default=100, metavar="N",
                    help="examples drawn per node (100), before shrinking a failure")  # fmt: skip
-    p.add_argument("--jobs", type=positive(int), default=len(os.sched_getaffinity(0)), metavar="N",
+    p.add_argument("--jobs", type=positive(int), default=usable_cores(), metavar="N",
                    help="files checked at once (one per core)")  # fmt: skip
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
     p.add_argument("--junit-xml", type=Path, metavar="PATH", help="also write the report as JUnit XML")
     p.set_defaults(run=run)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (Linux knows; elsewhere, the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def positive(kind: type) -> Callable[[str], Any]:
@@ -123,6 +127,10 @@ def table(report: FileReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if os.name != "posix":
+        print("tinygraph: error: tinygraph check limits each process's time and memory the Unix way: "
+              "it runs on Linux and macOS", file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
     targets = [str(t) for target in args.targets for t in expand(target)]
     try:
         import hypothesis  # noqa: F401  (the children need it; say so once, here)
@@ -334,6 +342,8 @@ def json_lines(fd: int, deadline: Callable[[], float]) -> Iterator[dict[str, Any
 
 def child(order: dict[str, Any]) -> None:
     """Import the target, then check each of its nodes, sending each step to the parent as a JSON line."""
+    import resource  # Unix only, as is the rest of the child's work
+
     limit = order["memory"] * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     sys.dont_write_bytecode = True
@@ -369,6 +379,8 @@ def child(order: dict[str, Any]) -> None:
 def limit_cpu_time(seconds: float | None) -> None:
     """From now on, `seconds` more of CPU time (None: no limit): then a SIGPROF asks where the process is
     busy, and GRACE_SECONDS later the kernel kills it (SIGXCPU), even inside a long numpy call."""
+    import resource
+
     signal.setitimer(signal.ITIMER_PROF, seconds or 0)
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
     used = resource.getrusage(resource.RUSAGE_SELF)
@@ -399,8 +411,8 @@ def import_target(target: str, cwd: str) -> tuple[dict[str, Any], str]:
     import importlib
     import importlib.util
 
-    sys.path.insert(0, cwd)  # module paths are found from where the command was run, as with python -m
     if not target.endswith(".py"):
+        sys.path.insert(0, cwd)  # module paths are found from where the command was run, as with python -m
         return vars(importlib.import_module(target)), target
     path = Path(target)
     if not path.is_absolute():
