@@ -156,8 +156,8 @@ def expand(target: str) -> list[str]:
     """A folder's .py files (sorted, hidden folders left out), a file itself, or a module path as it is."""
     path = Path(target)
     if path.is_dir():
-        hidden = lambda file: any(part.startswith((".", "__")) for part in file.relative_to(path).parts[:-1])  # noqa: E731
-        files = sorted(str(file) for file in path.rglob("*.py") if not hidden(file))
+        folders = lambda file: file.relative_to(path).parts[:-1]  # noqa: E731
+        files = sorted(str(f) for f in path.rglob("*.py") if not any(p.startswith((".", "__")) for p in folders(f)))
         if not files:
             raise FileNotFoundError(2, "no .py file in this folder", target)
         return files

@@ -92,10 +92,12 @@ def test_a_run_where_every_node_passes_exits_0(tmp_path):
     assert result.stdout.endswith("1 file, 4 nodes: 4 passed, 0 failed, 0 errored\n")
 
 
-def test_the_documented_check_of_the_engine_s_own_nodes_passes(tmp_path):
-    result = shell(BASH[1], ROOT, tmp_path)
+def test_a_module_path_is_checked_as_its_file_would_be(tmp_path):
+    result = shell("tinygraph check tinygraph.matrix --examples 10", ROOT, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.endswith("4 files, 20 nodes: 20 passed, 0 failed, 0 errored\n")
+    assert result.stdout.endswith(
+        "  tinygraph.matrix: 3 passed, 0 failed, 0 errored\n1 file, 3 nodes: 3 passed, 0 failed, 0 errored\n"
+    )
 
 
 def test_a_path_that_does_not_exist_ends_with_one_line_and_exit_code_2(tmp_path):

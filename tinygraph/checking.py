@@ -47,7 +47,7 @@ from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
 DEFAULT_DOMAIN = (-3.0, 3.0)
-MAX_DIMS, MAX_SIDE = 3, 4  # shapes up to 4 x 4 x 4: every entry is checked, so small is quick
+MAX_DIMS, MAX_SIDE = 3, 3  # shapes up to 3 x 3 x 3: every entry is checked, so small is quick
 AVOID_MARGIN = 1e-2  # far wider than gradcheck's eps = 1e-6, so no difference straddles a kink
 
 
