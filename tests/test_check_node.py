@@ -191,6 +191,7 @@ def test_declared_shapes_and_values_are_what_the_examples_draw():
         ("shapes", {"A": "m n"}, "Bad.shapes must give a shape for each of A, B"),
         ("shapes", {"A": "m ...", "B": "n"}, "Bad.shapes['A'] must be a string such as"),
         ("constants", ("A", "B"), "Bad: every input is a label or a constant; no gradient is left to check"),
+        ("__init__", lambda self, slope: None, "Bad() needs 'slope': declare check_with = ({'slope': ...},)"),
     ],
 )
 def test_a_declaration_that_makes_no_sense_is_reported_as_errored_at_the_class(attribute, value, message):

@@ -278,6 +278,10 @@ def declarations(node_class: type[Node]) -> Declarations:
     check_with = getattr(node_class, "check_with", ({},))
     if not check_with or not all(isinstance(params, Mapping) for params in check_with):
         raise DeclarationError(f"{name}.check_with must be a tuple of dicts of the constructor's arguments")
+    needed = _required_arguments(node_class.__init__)
+    missing = [argument for params in check_with for argument in needed if argument not in params]
+    if missing:
+        raise DeclarationError(f"{name}() needs {missing[0]!r}: declare check_with = ({{{missing[0]!r}: ...}},)")
     defaults = [f"{key} in [{DEFAULT_DOMAIN[0]:g}, {DEFAULT_DOMAIN[1]:g}]"
                 for key in inputs if key not in domains and key not in labels]  # fmt: skip
     if not avoid:
@@ -292,10 +296,17 @@ def _input_names(node_class: type[Node]) -> tuple[str, ...]:
     parameters = list(inspect.signature(node_class.forward).parameters.values())[1:]
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) for p in parameters):
         raise DeclarationError(f"{node_class.__name__}.forward must name each input (A, B, ...), not take *args")
-    names = tuple(p.name for p in parameters if p.default is p.empty)
+    names = _required_arguments(node_class.forward)
     if not names:
         raise DeclarationError(f"{node_class.__name__}.forward takes no input")
     return names
+
+
+def _required_arguments(method: Callable[..., Any]) -> tuple[str, ...]:
+    """The named parameters of `method` after self that have no default."""
+    parameters = list(inspect.signature(method).parameters.values())[1:]
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return tuple(p.name for p in parameters if p.default is p.empty and p.kind in named)
 
 
 def _constants(node_class: type[Node], inputs: tuple[str, ...]) -> frozenset[str]:
