@@ -132,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
               "it runs on Linux and macOS", file=sys.stderr)  # fmt: skip
         return EXIT_BAD_INPUT
     targets = [str(t) for target in args.targets for t in expand(target)]
+    for output in filter(None, [args.json, args.junit_xml]):  # refused now, not after the whole run
+        if not output.parent.is_dir():
+            raise FileNotFoundError(2, "no such folder for the report", str(output))
     try:
         import hypothesis  # noqa: F401  (the children need it; say so once, here)
     except ImportError:

@@ -107,6 +107,12 @@ def test_a_path_that_does_not_exist_ends_with_one_line_and_exit_code_2(tmp_path)
     assert result.stdout == ""
 
 
+def test_a_report_path_in_a_missing_folder_is_refused_before_anything_runs(tmp_path):
+    result = shell("tinygraph check tests/hand_ins/alice.py --json nowhere/report.json", ROOT, tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == "tinygraph: error: nowhere/report.json: no such folder for the report\n"
+
+
 def test_without_hypothesis_the_command_says_how_to_install_it(tmp_path):
     (tmp_path / "hypothesis.py").write_text("raise ImportError('not installed')\n")
     result = shell("tinygraph check tests/hand_ins/alice.py", ROOT, tmp_path, PYTHONPATH=f"{tmp_path}:{ROOT}")
