@@ -294,7 +294,7 @@ def child_events(target: str, args: argparse.Namespace, skip: list[str], scratch
         for event in json_lines(read_end, lambda: deadline):
             if event is None:
                 cpu, before = cpu_seconds(process.pid), cpu
-                if cpu is None or before is None or cpu - before < 0.1 * wait:
+                if cpu is None or before is None or cpu - before < 0.02 * wait:  # a sleeping process uses none
                     yield {"event": "stopped"}
                     return
                 event = {"event": "computing"}  # slowly, on a loaded machine: its CPU time limit will stop it

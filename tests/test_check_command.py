@@ -152,3 +152,16 @@ def test_a_file_without_nodes_does_not_pass(tmp_path):
     result = shell(f"tinygraph check {tmp_path / 'empty.py'}", ROOT, tmp_path)
     assert "  empty.py: no Node subclass with a forward method defined here\n" in result.stdout
     assert result.returncode == 1
+
+
+def test_a_node_that_waits_without_computing_is_stopped_after_four_times_the_limit(tmp_path):
+    (tmp_path / "sleeps.py").write_text('''import time
+import tinygraph as tg
+
+
+class Sleeps(tg.Node):
+    def forward(self, A):
+        time.sleep(600)
+''')
+    result = shell(f"tinygraph check {tmp_path / 'sleeps.py'} --timeout 0.5", ROOT, tmp_path)
+    assert "  errored  Sleeps   TimeoutError: checking it waited 2 s without computing (the time limit)\n" in result.stdout
