@@ -33,6 +33,7 @@ import numpy as np
 
 import tinygraph as tg
 from models import data
+from models.errors import BackendUnavailableError
 from models.optimizers import Optimizer
 from models.train import IterationCallback, Model, Schedule, TrainingResult, train
 from tinygraph.backend import to_numpy
@@ -45,10 +46,6 @@ _PACKAGES = {
     "cupy": ("cupy", "CuPy", "pip install cupy-cuda12x"),
     "torch": ("torch", "PyTorch", "pip install torch"),
 }
-
-
-class BackendUnavailableError(tg.TinygraphError, ImportError):
-    """The array library a backend needs is not installed (or, for a GPU backend, has no GPU)."""
 
 
 def require(backend: str) -> ModuleType:

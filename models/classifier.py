@@ -18,13 +18,10 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
+from models.errors import ParameterError
 from tinygraph.backend import as_array, is_foreign_array, namespace_of
 
 PARAMETER_NAMES = ("W1", "b1", "W2", "b2")
-
-
-class ParameterError(tg.TinygraphError, ValueError):
-    """Saved parameters that do not make a classifier (a name missing, an unreadable file)."""
 
 
 class Classifier:

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 import tinygraph as tg
+from models.errors import TrainingDivergedError
 from models.optimizers import Optimizer
 
 # Called after each epoch (each iteration, with the whole batch) with (epoch, train loss, validation loss).
@@ -47,10 +48,6 @@ class Schedule(Protocol):
     """A learning-rate schedule such as models.optimizers.StepDecay; train() steps it once per epoch."""
 
     def step(self) -> None: ...
-
-
-class TrainingDivergedError(tg.TinygraphError, ArithmeticError):
-    """A loss became NaN or infinite, and training cannot go on from there."""
 
 
 @dataclass
