@@ -25,15 +25,16 @@ from models.errors import ParameterError
 from models.mlp import MLP
 
 ARCHITECTURE = "architecture"  # the entry that says which network the arrays make
+NOTEBOOK = {"network": "Classifier"}  # the architecture of a file without one: the notebook's W1, b1, W2, b2
 
 
-def save(model: Classifier | MLP, path: str | os.PathLike[str]) -> None:
+def save(model: MLP, path: str | os.PathLike[str]) -> None:
     """Write the model's parameters and architecture to `path` (.npz), whole or not at all."""
-    arrays = {**model.arrays(), ARCHITECTURE: np.array(json.dumps(architecture_of(model)))}
+    arrays = {**model.arrays(), ARCHITECTURE: np.array(json.dumps(model.architecture()))}
     write_atomically(Path(path), lambda f: np.savez(f, **arrays))
 
 
-def load(path: str | os.PathLike[str]) -> Classifier | MLP:
+def load(path: str | os.PathLike[str]) -> MLP:
     """The network saved in `path`; anything else is a ParameterError naming the file."""
     try:  # a missing file raises FileNotFoundError, which names it already
         saved = np.load(path, allow_pickle=False)
@@ -44,15 +45,10 @@ def load(path: str | os.PathLike[str]) -> Classifier | MLP:
     try:
         with saved:
             arrays = {name: saved[name] for name in saved.files if name != ARCHITECTURE}
-            if ARCHITECTURE not in saved.files:
+            architecture = json.loads(str(saved[ARCHITECTURE])) if ARCHITECTURE in saved.files else NOTEBOOK
+            if architecture.get("network") == "Classifier":
                 return Classifier.from_arrays(arrays)
-            return MLP.from_architecture(json.loads(str(saved[ARCHITECTURE])), arrays)
-    except (ValueError, KeyError, tg.TinygraphError, zipfile.BadZipFile) as error:  # the models' errors too
+            return MLP.from_architecture(architecture, arrays)
+    except (ValueError, tg.TinygraphError, zipfile.BadZipFile) as error:  # the models' errors too
         raise ParameterError(f"{path}: {error}") from None
 
-
-def architecture_of(model: Classifier | MLP) -> dict:
-    """The notebook's classifier is saved as what it is, MLP([nx, nh, 1], "relu"), so every file loads one way."""
-    if isinstance(model, Classifier):
-        return {"layer_sizes": [model.nx, model.nh, 1], "activations": ["relu"]}
-    return model.architecture()

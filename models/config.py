@@ -123,14 +123,14 @@ class TrainingConfig:
             "dropout": self.dropout, "early_stopping": self.early_stopping, "classes": classes,
         }  # fmt: skip
 
-    def network(self, nx: int, classes: int) -> Classifier | MLP:
+    def network(self, nx: int, classes: int) -> MLP:
         """The untrained network for `nx` features and `classes` classes, of the configured dtype.
 
         The notebook's settings (one ReLU layer, its uniform weights, no dropout, two
         classes) make its classifier, with the named intermediates of its pictures.
         """
         if self.layers is None and (self.activation, self.init, self.dropout, classes) == ("relu", "uniform", 0.0, 2):
-            return Classifier.initialize(nx, self.hidden, seed=self.seed, dtype=self.dtype)
+            return Classifier(nx, self.hidden, seed=self.seed, dtype=self.dtype)
         sizes = [nx, *self.hidden_layers, 1 if classes == 2 else classes]
         return MLP(sizes, self.activation, init=self.init, seed=self.seed, dropout=self.dropout, dtype=self.dtype)
 

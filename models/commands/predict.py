@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 
 from models import checkpoint, data
-from models.classifier import accuracy
+from models.mlp import accuracy
 from models.commands.arguments import probability
-from models.mlp import MLP
 
 
 def add_parser(subparsers: Any) -> None:
@@ -34,7 +33,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     model = checkpoint.load(args.params)
-    labels = "classes" if isinstance(model, MLP) and model.output == "softmax" else "binary"
+    labels = "classes" if model.output == "softmax" else "binary"
     X, Y = data.load_csv(args.data, dtype=model.dtype, labels=labels)
     predicted = model.predict(model.as_input(X, what=str(args.data)), threshold=args.threshold)
     print(f"accuracy on {args.data}: {accuracy(Y, predicted):.4f} ({X.shape[1]} examples)")

@@ -14,7 +14,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,8 +23,8 @@ import numpy as np
 import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
 from models import checkpoint, data, datasets, graph_views, plots
-from models.backends import BACKENDS, train_on
-from models.classifier import accuracy
+from models import backends
+from models.backends import BACKENDS
 from models.commands.arguments import (
     EXIT_DIVERGED, EXIT_INTERRUPTED, decay_factor, dropout_rate, layer_sizes, non_negative_float, non_negative_int,
     positive_float, positive_int,
@@ -32,9 +32,9 @@ from models.commands.arguments import (
 from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
 from models.errors import TrainingDivergedError, UsageError
 from models.initializers import INITIALIZERS
-from models.mlp import ACTIVATIONS
+from models.mlp import ACTIVATIONS, MLP, accuracy
 from models.optimizers import OPTIMIZERS
-from models.train import TrainingResult
+from models.train import IterationCallback, TrainingResult, train
 
 IMAGE_FEATURES = math.prod(datasets.IMAGE_SHAPE)
 IMAGE_GRID, DECISION_BOUNDARY = "images.png", "decision_boundary.png"
@@ -120,13 +120,11 @@ def run(args: argparse.Namespace) -> int:
         f"training on {config.source}: {model}, {train_X.shape[1]} training and {val_X.shape[1]} validation "
         f"examples, {', '.join(f'{key}={value}' for key, value in settings.items())}, {config.dtype}"
     )
+    print(model.summary())
     total, unit = progress_length(config, train_X.shape[1])
     with ProgressBar(total, config.print_every, unit) as progress:
         try:
-            result = train_on(
-                config.backend, model, arrays, optimizer=config.make_optimizer, schedule=config.make_schedule,
-                on_iteration=progress, scheduler=config.scheduler, **config.train_options(),
-            )  # fmt: skip
+            result = fit(config, model, arrays, progress)
         except TrainingDivergedError as error:
             print(f"tinygraph train: {error}; nothing was written", file=sys.stderr)
             return EXIT_DIVERGED
@@ -144,6 +142,34 @@ def run(args: argparse.Namespace) -> int:
     print(f"train accuracy: {metrics['train_accuracy']:.4f}   validation accuracy: {metrics['val_accuracy']:.4f}")
     print(f"{result.seconds:.1f} s; wrote {', '.join(written)} to {config.out}")
     return EXIT_INTERRUPTED if result.interrupted else 0
+
+
+def fit(
+    config: TrainingConfig, model: MLP, arrays: Sequence[Any], on_iteration: IterationCallback | None = None
+) -> TrainingResult:
+    """train() the model in place as `config` says, on its array library; the model ends up in numpy again."""
+    if config.backend == "numpy":  # numpy's arrays train as they are
+        return train_configured(config, model, arrays, on_iteration)
+    with backends.dask_client(config.scheduler):
+        model.to(config.backend)
+        try:
+            moved = backends.move_data(config.backend, arrays)
+            return train_configured(
+                config, model, moved, backends.after_each_update(config.backend, model, on_iteration)
+            )
+        finally:  # inside the block: persisted Dask parameters live on the cluster, whose client closes with it
+            model.to("numpy")
+
+
+def train_configured(
+    config: TrainingConfig, model: MLP, arrays: Sequence[Any], on_iteration: IterationCallback | None
+) -> TrainingResult:
+    """The one call of train() for every library, with the optimiser and schedule made once for the parameters."""
+    optimizer = config.make_optimizer(model.parameters())
+    return train(
+        model, *arrays, optimizer=optimizer, schedule=config.make_schedule(optimizer), on_iteration=on_iteration,
+        **config.train_options(),
+    )  # fmt: skip
 
 
 def load_data(config: TrainingConfig) -> tuple[np.ndarray, ...]:
