@@ -55,7 +55,7 @@ def write_graph_views(out_dir: str | Path, loss: tg.Tensor | None = None) -> lis
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
     clusters = layers(loss)
     written = [render(draw(loss, clusters=clusters, **opts), out_dir / f"{name}.svg") for name, opts in views.items()]
-    written.append(step_through(loss, out_dir / "step-through", clusters=clusters))
+    written.append(step_through(loss, out_dir / "step-through", clusters=clusters).page)
     return written
 
 
