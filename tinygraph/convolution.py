@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tinygraph.errors import ShapeError
 from tinygraph.matrix import permute, reshape
 from tinygraph.node import Node
@@ -44,6 +46,8 @@ class Conv2D(Node):
         windows = im2col(pad(X, self.padding, xp), (kh, kw), self.stride, xp, self.name)
         _, _, _, Ho, Wo, n = windows.shape
         cols = xp.reshape(windows, (channels * kh * kw, Ho * Wo * n))  # the im2col copy
+        if xp is np:  # numpy's reshape keeps a view where it can; BLAS wants (and the standard's stack made) rows
+            cols = np.ascontiguousarray(cols)
         W2 = xp.reshape(W, (out_channels, channels * kh * kw))
         Z = W2 @ cols
         if b is not None:
