@@ -22,13 +22,15 @@ import numpy as np
 
 import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
-from models import checkpoint, data, datasets, graph_views, plots
+from models import checkpoint, cnn_pictures, data, datasets, graph_views, plots
 from models import backends
 from models.backends import BACKENDS
+from models.commands import cnn_options
 from models.commands.arguments import (
     EXIT_DIVERGED, EXIT_INTERRUPTED, decay_factor, dropout_rate, layer_sizes, non_negative_float, non_negative_int,
     positive_float, positive_int,
 )  # fmt: skip
+from models.cnn import CNN
 from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
 from models.errors import TrainingDivergedError, UsageError
 from models.initializers import INITIALIZERS
@@ -88,6 +90,7 @@ def add_parser(subparsers: Any) -> None:
         f"deeper-net defaults: --init {DEEP_DEFAULTS['init']}, --optimizer {DEEP_DEFAULTS['optimizer']} with its "
         f"own default lr, --batch-size {DEEP_DEFAULTS['batch_size']}, --epochs {DEEP_DEFAULTS['epochs']}",
     )
+    cnn_options.add_arguments(deep)
     deep.add_argument("--layers", type=layer_sizes, metavar="N,N,...", help="hidden layer sizes, e.g. 64,32")
     deep.add_argument("--activation", choices=ACTIVATIONS, help="of every hidden layer (default: relu)")
     deep.add_argument("--init", choices=INITIALIZERS, help="initial weights (uniform: the notebook's, the default)")
@@ -234,6 +237,8 @@ def write_run(
         files[IMAGE_GRID] = figure_writer(plots.image_grid(train_X, train_Y))
     elif train_X.shape[0] == 2 and train_Y.max() <= 1:  # the pictures know two classes
         files[DECISION_BOUNDARY] = figure_writer(plots.decision_boundary(result.model, train_X, train_Y))
+    if isinstance(result.model, CNN):
+        files.update({name: figure_writer(fig) for name, fig in cnn_pictures.figures(result.model, train_X).items()})
     try:
         graph = graph_views.trained_graph_svg(result.model, train_X, train_Y)
         files[GRAPH] = lambda f: f.write(graph)
@@ -242,7 +247,7 @@ def write_run(
     checkpoint.save(result.model, out / "params.npz")
     for name, write in files.items():
         data.write_atomically(out / name, write)
-    for stale in {IMAGE_GRID, DECISION_BOUNDARY, GRAPH} - files.keys():
+    for stale in {IMAGE_GRID, DECISION_BOUNDARY, GRAPH, *cnn_pictures.NAMES} - files.keys():
         (out / stale).unlink(missing_ok=True)
     return ["params.npz", *files]
 
