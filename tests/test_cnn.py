@@ -13,7 +13,8 @@ import tinygraph as tg
 from models import checkpoint
 from models.cnn import CNN
 from models.data import write_csv
-from models.image_datasets import make_patterns
+from models.datasets import IMAGE_SHAPE, synthetic_images
+from models.image_datasets import make_patterns, paste_at_random
 from models.mlp import MLP
 from models.optimizers import OPTIMIZERS
 from models.train import train
@@ -127,3 +128,22 @@ def test_train_conv_writes_the_cnn_pictures_and_predict_restores_it(tmp_path):
     done = subprocess.run(predict, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert f"accuracy on {tmp_path / 'val.csv'}: {metrics['val_accuracy']:.4f}" in done.stdout
+
+
+def test_the_synthetic_images_reach_the_cnn_with_their_colours_where_their_pictures_show_them():
+    # The writer's discs are orange-ish for a dog (1) and blue-ish for a cat (0), at the centre:
+    # read as the CNN reads the columns (channel 0 red, 2 blue), the centre's colour gives the label.
+    X, Y = synthetic_images(20, np.random.default_rng(0))
+    images = tg.images_from_columns(X, IMAGE_SHAPE).numpy()  # C x H x W x n
+    centre = images[:, 28:36, 28:36, :].mean(axis=(1, 2))
+    assert np.mean((centre[0] > centre[2]) == (Y[0] == 1)) >= 0.8
+    np.testing.assert_array_equal(images[..., 0].transpose(1, 2, 0), X[:, 0].reshape(IMAGE_SHAPE))  # the picture
+
+
+def test_pasted_images_keep_every_pixel_somewhere_on_the_canvas():
+    images = np.random.default_rng(0).random((5, 3, 2)) + 1  # no pixel is 0, the background's value
+    pasted = paste_at_random(images, 6, np.random.default_rng(1))
+    for image, canvas in zip(images, pasted):
+        top, left = np.argwhere(canvas > 0).min(axis=0)
+        np.testing.assert_array_equal(canvas[top : top + 3, left : left + 2], image)
+        assert np.count_nonzero(canvas) == image.size
