@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             start = time.perf_counter()
             train(model, *split, optimizer=Adam(model.parameters(), lr=0.01), epochs=args.epochs, batch_size=32)
             seconds = time.perf_counter() - start
-            accuracy = model.accuracy(*split[2:])
-            print(f"| {name} | `{model!r}` | {model.parameter_count():,} | {accuracy:.3f} | {seconds:.0f} |", flush=True)
+            figures = f"{model.parameter_count():,} | {model.accuracy(*split[2:]):.3f} | {seconds:.0f}"
+            print(f"| {name} | `{model!r}` | {figures} |", flush=True)
     return 0
 
 

@@ -147,3 +147,12 @@ def test_pasted_images_keep_every_pixel_somewhere_on_the_canvas():
         top, left = np.argwhere(canvas > 0).min(axis=0)
         np.testing.assert_array_equal(canvas[top : top + 3, left : left + 2], image)
         assert np.count_nonzero(canvas) == image.size
+
+
+def test_graph_conv_draws_a_tiny_cnn_with_a_frame_per_block(tmp_path):
+    command = [sys.executable, "-m", "models.cli", "graph", "--conv", "2,3", "--out", str(tmp_path)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    forward = (tmp_path / "forward.svg").read_text()
+    assert sorted(set(re.findall(r"conv block (\d) \(", forward))) == ["1", "2"]
+    assert (tmp_path / "step-through" / "step-through.html").exists()
