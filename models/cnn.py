@@ -43,6 +43,7 @@ class CNN(MLP):
     filters      filters of each block, e.g. (16, 32, 64)
     hidden       the dense hidden layers' sizes after the blocks (may be empty)
     outputs      1 for binary labels (sigmoid), K for K classes (softmax)
+    activation   of the dense hidden layers, as in the MLP (the blocks use ReLU)
     init         he (the default: suits ReLU), xavier or uniform, for every weight; biases start at 0
     dropout      on the dense hidden layers, as in the MLP
     augment      in training mode, flip and shift each image of a batch at random
