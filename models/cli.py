@@ -28,7 +28,7 @@ import numpy as np
 
 import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
-from models import data, datasets, graph_views, plots
+from models import data, datasets, graph_views, plots, tune_command
 from models.backends import BACKENDS, train_on
 from models.classifier import Classifier, ParameterError, accuracy
 from models.initializers import INITIALIZERS
@@ -497,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(subcommands)
     add_predict_parser(subcommands)
     add_graph_parser(subcommands)
+    tune_command.add_parser(subcommands)
     return parser
 
 
