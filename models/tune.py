@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,7 +41,7 @@ from models.tune_space import Space
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "halving", "none")
-REPORTS = 20  # validation losses reported per trial: enough for the pruner, few database writes
+REPORTS = 10  # validation losses reported per trial: enough for the pruner, few database writes
 LOST = "lost"  # user attribute of a failed trial that was interrupted or whose process died: not counted as done
 
 
@@ -107,13 +108,13 @@ def run_trial(settings: Settings, trial_id: int, params: dict[str, Any]) -> Outc
     sign = -1.0 if METRICS[settings.metric] == "maximize" else 1.0  # the pruner's better is the metric's
 
     def reporter(epochs: int) -> IterationCallback:
-        study.pruner = pruner(settings.pruner, epochs)
+        study.pruner, warmup = pruner(settings.pruner, epochs)
         every = math.ceil(epochs / REPORTS)
 
         def report(epoch: int, train_loss: float, val_loss: float) -> None:
             if (epoch + 1) % every == 0:
                 trial.report(sign * val_loss, epoch)
-                if trial.should_prune():
+                if epoch >= warmup and trial.should_prune():  # (asking reads every trial's curve)
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
         return report
@@ -131,14 +132,14 @@ def run_trial(settings: Settings, trial_id: int, params: dict[str, Any]) -> Outc
     return Outcome(TrialState.COMPLETE, float(metrics[settings.metric]), seconds())
 
 
-def pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
-    """Optuna's pruner, judging no trial in its first quarter (a curve's start says little)."""
+def pruner(name: str, epochs: int) -> tuple[optuna.pruners.BasePruner, float]:
+    """Optuna's pruner, and the epoch before which it prunes nothing: a curve's first quarter says little."""
     warmup = epochs // 4
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup)
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=warmup), warmup
     if name == "halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(warmup, 1))
-    return optuna.pruners.NopPruner()
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(warmup, 1)), warmup
+    return optuna.pruners.NopPruner(), math.inf
 
 
 def blas_threads() -> int:
@@ -147,13 +148,28 @@ def blas_threads() -> int:
     return max((pool["num_threads"] for pool in threadpool_info()), default=1)
 
 
+@functools.lru_cache(maxsize=4)  # one connection pool per process and URL, not one per trial
 def storage(url: str) -> optuna.storages.BaseStorage:
-    """Optuna's storage at `url`; SQLite waits up to a minute for a lock held by another process's write."""
-    options = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    """Optuna's storage at `url`."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+    options = {"creator": functools.partial(sqlite_connection, path)} if path else {}
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=options)
     except Exception as error:  # SQLAlchemy's and the drivers' errors have no common base
         raise TuneError(f"--storage {url!r}: Optuna cannot open it ({error})") from None
+
+
+def sqlite_connection(path: str) -> sqlite3.Connection:
+    """A connection that waits up to a minute for another process's write, in write-ahead-log mode.
+
+    The log makes a commit an append without waiting for the disk (a trial
+    reports its curve 20 times): a crashed process loses nothing committed; a
+    power cut may lose the last commits. Readers and the writer no longer block each other.
+    """
+    connection = sqlite3.connect(path, timeout=60, check_same_thread=False)  # the pool hands it to any thread
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    return connection
 
 
 # ---- the study: opened or resumed, and the trials that count -----------------------------
@@ -356,10 +372,9 @@ def write_plots(study: optuna.Study, folder: Any) -> list[str]:
 
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
     names = sorted({name for t in complete for name in t.params})
-    wanted = {
-        "history.png": plots.plot_optimization_history, "slice.png": plots.plot_slice,
-        "curves.png": plots.plot_intermediate_values,
-    }  # fmt: skip
+    wanted = {"history.png": plots.plot_optimization_history, "slice.png": plots.plot_slice} if complete else {}
+    if any(t.intermediate_values for t in study.trials):
+        wanted["curves.png"] = plots.plot_intermediate_values
     if len(complete) >= 2 and names:
         evaluator = optuna.importance.PedAnovaImportanceEvaluator()  # needs no scikit-learn, unlike fANOVA
         wanted["importances.png"] = functools.partial(plots.plot_param_importances, evaluator=evaluator)
