@@ -13,7 +13,6 @@ default), so a search stopped by Ctrl-C or a crash goes on where it stopped.
 
 from __future__ import annotations
 
-import argparse
 import concurrent.futures
 import functools
 import math
@@ -33,9 +32,12 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 import tinygraph as tg
-from models import cli
-from models.train import IterationCallback, TrainingDivergedError, TrainingResult
-from models.tune_command import train_parser
+from models import data, datasets
+from models.commands.train import count_classes, evaluate, fit, progress_length
+from models.commands.tune import train_parser
+from models.config import TrainingConfig
+from models.errors import TrainingDivergedError
+from models.train import IterationCallback, TrainingResult
 from models.tune_space import Space
 
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
@@ -45,7 +47,7 @@ REPORTS = 10  # validation losses reported per trial: enough for the pruner, few
 LOST = "lost"  # user attribute of a failed trial that was interrupted or whose process died: not counted as done
 
 
-class TuneError(tg.TinygraphError):
+class TuneError(tg.TinygraphError, ValueError):
     """A study that cannot be opened or resumed as asked; the message names the option."""
 
 
@@ -80,22 +82,27 @@ def train_trial(argv: list[str], callback: Callable[[int], IterationCallback] | 
 
     `callback(epochs)` makes the per-epoch callback of a training of `epochs` epochs.
     """
-    args = train_parser().parse_args(argv)
-    cli.check_train_options(args)
-    arrays, defaults = training_data(args.train, args.val, args.dataset, args.dtype, args.layers is None)
-    plan = cli.plan_classifier(args, arrays, defaults) if args.layers is None else cli.plan_mlp(args, arrays)
-    result: TrainingResult = plan.run(callback(plan.epochs) if callback else lambda *_: None)
+    config = TrainingConfig.from_args(train_parser().parse_args(argv))
+    arrays = training_data(config)
+    classes = count_classes(config.classes, arrays[1], arrays[3])
+    model = config.network(arrays[0].shape[0], classes)
+    epochs, _ = progress_length(config, arrays[0].shape[1])
+    result: TrainingResult = fit(config, model, arrays, callback(epochs) if callback else None)
     if result.interrupted:
         raise KeyboardInterrupt
-    return plan.settings | cli.evaluate(result, *arrays)
+    return config.settings(classes) | evaluate(result, *arrays)
 
 
-@functools.lru_cache(maxsize=1)  # each process loads the data once, not once per trial
-def training_data(train: Any, val: Any, dataset: str | None, dtype: str, binary: bool) -> tuple[tuple, tuple]:
-    """The four arrays and train's default (iterations, lr) for them."""
-    where = argparse.Namespace(train=train, val=val, dataset=dataset)
-    arrays, _, defaults = cli.load_training_data(where, np.dtype(dtype), labels="binary" if binary else "classes")
-    return arrays, defaults
+def training_data(config: TrainingConfig) -> tuple[np.ndarray, ...]:
+    """models.commands.train.load_data's arrays, loaded once per process, not once per trial."""
+    return _load(config.train, config.val, config.dataset, config.dtype, config.labels)
+
+
+@functools.lru_cache(maxsize=1)
+def _load(train: Any, val: Any, dataset: str | None, dtype: str, labels: data.Labels) -> tuple[np.ndarray, ...]:
+    if train is not None:
+        return data.load_train_val(train, val, dtype=dtype, labels=labels)
+    return tuple(a.astype(dtype) for a in datasets.load_builtin(dataset))
 
 
 # ---- one trial, in whichever process runs it ----------------------------------------------

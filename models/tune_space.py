@@ -22,14 +22,13 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-import tinygraph as tg
-from models.tune_command import train_parser
+from models.commands.tune import DATA_OPTIONS, train_parser
+from models.errors import ConfigError
 
-DATA_OPTIONS = ("train", "val", "dataset", "dtype")  # given to tune itself, as to train
 NOT_SEARCHED = {*DATA_OPTIONS, "out", "backend", "scheduler", "print_every", "seed", "help"}
 
 
-class SpaceError(tg.TinygraphError, ValueError):
+class SpaceError(ConfigError):
     """A --space entry that tinygraph train cannot take, or a space a sampler cannot walk."""
 
 

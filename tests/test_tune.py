@@ -17,7 +17,8 @@ import numpy as np
 import optuna
 import pytest
 
-from models import tune, tune_command
+from models import tune
+from models.commands import tune as tune_command
 from models.cli import main
 from models.data import write_csv
 from models.datasets import load_builtin
@@ -162,7 +163,7 @@ def test_trials_on_a_dask_cluster_are_recorded_once_with_the_results_of_serial_t
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
     space = parse_space(SPACE)
     for t in trials:
-        serial = tune.train_trial(["--dataset=xor", "--dtype=float64", "--seed=1", *space.argv(t.params)])
+        serial = tune.train_trial(["--dataset=xor", "--seed=1", *space.argv(t.params)])
         assert t.value == serial["val_accuracy"]
 
 
@@ -171,7 +172,7 @@ def test_trials_on_a_dask_cluster_are_recorded_once_with_the_results_of_serial_t
     "args, says",
     [
         (["--space", "lr=0.1..1", "--sampler", "grid"], "--sampler grid: --space lr is a range without a step"),
-        (["--space", "dropout=0.1..0.5"], "--space: --dropout is for deeper nets"),
+        (["--space", "lr-decay=0.5 hidden=2..3"], "--space: --lr-decay needs --lr-decay-every"),
         (["--space", "hidden=2..3", "--storage", "nosuchdb://x"], "--storage 'nosuchdb://x'"),
         (["--space", "hidden=2..3", "--train", "missing.csv", "--val", "missing.csv"], "missing.csv"),
     ],

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from models.tune_command import train_parser
+from models.commands.tune import train_parser
 from models.tune_space import SpaceError, parse_space
 
 

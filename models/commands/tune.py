@@ -19,11 +19,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from models import cli
+from models.commands import arguments
+from models.commands import train as train_command
+from models.errors import UsageError
 
 METRICS = ("val_accuracy", "val_loss")  # maximised, minimised (models.tune.METRICS says so)
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "halving", "none")
+DATA_OPTIONS = ("train", "val", "dataset", "dtype")  # tune's own, as train's, and given to every trial
 DEFAULT_TRIALS = 20
 DEFAULT_STORAGE = "sqlite:///runs/tune.db"
 
@@ -37,7 +40,7 @@ def add_parser(subcommands: Any) -> None:
     )
     data = p.add_argument_group("data (as tinygraph train's)")
     train = {action.dest: action for action in train_parser()._actions}  # argparse has no public lookup
-    for name in ("train", "val", "dataset", "dtype"):
+    for name in DATA_OPTIONS:
         action = train[name]
         data.add_argument(
             f"--{name}", type=action.type, choices=action.choices, default=action.default, metavar=action.metavar,
@@ -55,16 +58,16 @@ def add_parser(subcommands: Any) -> None:
         help="stop unpromising trials from their validation loss curve (default: median; halving: successive halving)",
     )  # fmt: skip
     p.add_argument(
-        "--trials", type=cli.positive_int, metavar="N",
+        "--trials", type=arguments.positive_int, metavar="N",
         help=f"trials done in the study, earlier runs' included (default: {DEFAULT_TRIALS}; no limit with --timeout; "
         "the grid's size with --sampler grid)",
     )  # fmt: skip
-    p.add_argument("--timeout", type=cli.positive_float, metavar="SECONDS", help="start no trial after this time")
+    p.add_argument("--timeout", type=arguments.positive_float, metavar="SECONDS", help="start no trial after this time")
     p.add_argument("--seed", type=int, default=1, help="seeds the sampler and every trial's weights (default: 1)")
     p.add_argument("--study", metavar="NAME", help="the study's name (default: made from the data and the options)")
     p.add_argument("--storage", metavar="URL", default=DEFAULT_STORAGE, help=f"Optuna storage (default: {DEFAULT_STORAGE})")
     p.add_argument(
-        "--jobs", type=cli.positive_int, metavar="N",
+        "--jobs", type=arguments.positive_int, metavar="N",
         help="trials at once: processes sharing the cores (default: 1; with --scheduler, the cluster's threads)",
     )  # fmt: skip
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the trials on this Dask cluster (shared --storage)")
@@ -75,7 +78,7 @@ def add_parser(subcommands: Any) -> None:
 def train_parser() -> argparse.ArgumentParser:
     """`tinygraph train`'s parser, raising argparse.ArgumentError instead of exiting."""
     subcommands = argparse.ArgumentParser(prog="tinygraph").add_subparsers()
-    cli.add_train_parser(subcommands)
+    train_command.add_parser(subcommands)
     parser = subcommands.choices["train"]
     parser.exit_on_error, parser.allow_abbrev = False, False
     return parser
@@ -85,20 +88,20 @@ def run(args: argparse.Namespace) -> int:
     import optuna
 
     from models import tune
+    from models.config import TrainingConfig
     from models.tune_space import SpaceError, parse_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar and the table say what happened
     space = parse_space(args.space)
     if args.sampler == "grid":
         space.grid(args.seed)  # a range without a step fails now, naming it
-    train_argv = [f"--{name}={getattr(args, name)}" for name in ("train", "val", "dataset") if getattr(args, name)]
-    train_argv += [f"--dtype={args.dtype}", f"--seed={args.seed}"]
-    probe = train_parser().parse_args([*train_argv, *space.argv(first_values(space))])
+    given = {name: getattr(args, name) for name in DATA_OPTIONS if getattr(args, name) is not None}
+    train_argv = [*(f"--{name}={value}" for name, value in given.items()), f"--seed={args.seed}"]
     try:  # options that do not go together fail before any trial, as train would fail
-        cli.check_train_options(probe)
-    except cli.UsageError as error:
+        probe = TrainingConfig.from_args(train_parser().parse_args([*train_argv, *space.argv(first_values(space))]))
+    except UsageError as error:
         raise SpaceError(f"--space: {error}") from None
-    tune.training_data(args.train, args.val, args.dataset, args.dtype, probe.layers is None)  # bad data fail now
+    tune.training_data(probe)  # bad data fail now, not in every trial
     name = args.study or study_name(args, train_argv)
     if args.storage == DEFAULT_STORAGE:
         Path("runs").mkdir(exist_ok=True)
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {', '.join(written)} to {out}")
     if interrupted:
         print("interrupted: run the same command again to go on")
-        return cli.EXIT_INTERRUPTED
+        return arguments.EXIT_INTERRUPTED
     return train_best(study, space, train_argv, args.metric, out / "best")
 
 
@@ -149,12 +152,13 @@ def search(study: Any, settings: Any, args: argparse.Namespace, trials: int | No
 
 def train_best(study: Any, space: Any, train_argv: list[str], metric: str, out: Path) -> int:
     """`tinygraph train` with the best trial's parameters, into a normal run folder."""
+    from models.cli import main
     if not any(t.state.name == "COMPLETE" for t in study.trials):
         print("no trial completed, so there is no best one to train")
-        return cli.EXIT_DIVERGED
+        return arguments.EXIT_DIVERGED
     best = study.best_trial
     print(f"best: trial {best.number}, {metric} {best.value:.4f}, {' '.join(space.argv(best.params))}")
-    return cli.main(["train", *train_argv, *space.argv(best.params), "--out", str(out)])
+    return main(["train", *train_argv, *space.argv(best.params), "--out", str(out)])
 
 
 def first_values(space: Any) -> dict[str, Any]:
