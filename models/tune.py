@@ -14,6 +14,7 @@ default), so a search stopped by Ctrl-C or a crash goes on where it stopped.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import functools
 import math
 import multiprocessing
@@ -21,6 +22,7 @@ import os
 import signal
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -108,6 +110,11 @@ def _load(train: Any, val: Any, dataset: str | None, dtype: str, labels: data.La
 # ---- one trial, in whichever process runs it ----------------------------------------------
 def run_trial(settings: Settings, trial_id: int, params: dict[str, Any]) -> Outcome:
     """Train trial `trial_id` of the study with `params`, reporting its validation curve; its Outcome."""
+    with ctrl_c_noted() as ctrl_c:
+        return _run_trial(settings, trial_id, params, ctrl_c)
+
+
+def _run_trial(settings: Settings, trial_id: int, params: dict[str, Any], ctrl_c: threading.Event) -> Outcome:
     study = optuna.load_study(  # the parameters were drawn when the trial was asked: no sampler at work here
         study_name=settings.study_name, storage=storage(settings.storage), sampler=optuna.samplers.RandomSampler()
     )
@@ -119,6 +126,8 @@ def run_trial(settings: Settings, trial_id: int, params: dict[str, Any]) -> Outc
         every = math.ceil(epochs / REPORTS)
 
         def report(epoch: int, train_loss: float, val_loss: float) -> None:
+            if ctrl_c.is_set():  # noted, though its KeyboardInterrupt went astray
+                raise KeyboardInterrupt
             if (epoch + 1) % every == 0:
                 trial.report(sign * val_loss, epoch)
                 if epoch >= warmup and trial.should_prune():  # (asking reads every trial's curve)
@@ -245,7 +254,7 @@ def search(
         trials = len(grid) if trials is None else min(trials, len(grid))
     deadline = math.inf if timeout is None else time.monotonic() + timeout
     in_flight: dict[concurrent.futures.Future, FrozenTrial] = {}
-    with executor(jobs, scheduler) as (submit, slots):
+    with ctrl_c_noted() as ctrl_c, executor(jobs, scheduler) as (submit, slots):
         try:
             while True:
                 wanted = math.inf if trials is None else trials - len(counted(study)) - len(in_flight)
@@ -266,7 +275,7 @@ def search(
                     told = tell(study, trial, outcome)
                     if on_trial is not None:
                         on_trial(told)
-                    if LOST in told.user_attrs:
+                    if LOST in told.user_attrs or ctrl_c.is_set():
                         raise KeyboardInterrupt
         except BaseException:
             for future, trial in in_flight.items():
@@ -322,7 +331,7 @@ def executor(jobs: int, scheduler: str | None) -> Iterator[tuple[Callable[..., c
         threads = max(1, (os.cpu_count() or 1) // jobs)
         context = multiprocessing.get_context("spawn")  # a fork would share this process's database connections
         with concurrent.futures.ProcessPoolExecutor(jobs, context, initializer=child_start, initargs=(threads,)) as pool:
-            yield functools.partial(pool.submit, run_in_child), jobs
+            yield pool.submit, jobs
     else:
         yield run_here, 1
 
@@ -338,19 +347,41 @@ def run_here(function: Callable[..., Outcome], *args: Any) -> concurrent.futures
 
 
 def child_start(threads: int) -> None:
-    """Each child's share of the cores for BLAS; Ctrl-C reaches a child only while it trains (see run_in_child)."""
+    """Each child's share of the cores for BLAS; Ctrl-C reaches a child only while it runs a trial (ctrl_c_noted)."""
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # an idle child would die with a traceback
 
 
-def run_in_child(function: Callable[..., Outcome], *args: Any) -> Outcome:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+_ctrl_c: contextvars.ContextVar[threading.Event] = contextvars.ContextVar("ctrl_c")
+
+
+@contextmanager
+def ctrl_c_noted() -> Iterator[threading.Event]:
+    """Ctrl-C raises KeyboardInterrupt, as usual, and sets the event yielded, which says so for good.
+
+    Python drops an exception raised inside a finaliser (SQLAlchemy's return
+    connections to their pool), so a Ctrl-C that lands there is lost; the event
+    is not, and the trial and the search check it. Nested blocks share the event;
+    outside the main thread (a Dask worker's) no handler can be installed, and the event stays clear.
+    """
+    outer = _ctrl_c.get(None)
+    if outer is not None or threading.current_thread() is not threading.main_thread():
+        yield outer or threading.Event()
+        return
+    noted = threading.Event()
+
+    def handler(signum: int, frame: Any) -> None:
+        noted.set()
+        raise KeyboardInterrupt
+
+    previous, token = signal.signal(signal.SIGINT, handler), _ctrl_c.set(noted)
     try:
-        return function(*args)
+        yield noted
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, previous)
+        _ctrl_c.reset(token)
 
 
 # ---- what users look at -----------------------------------------------------------------
