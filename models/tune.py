@@ -412,7 +412,7 @@ def write_plots(study: optuna.Study, folder: Any) -> list[str]:
     names = sorted({name for t in complete for name in t.params})
     wanted = {"history.png": plots.plot_optimization_history, "slice.png": plots.plot_slice} if complete else {}
     if any(t.intermediate_values for t in study.trials):
-        wanted["curves.png"] = plots.plot_intermediate_values
+        wanted["curves.png"] = plot_curves
     if len(complete) >= 2 and names:
         evaluator = optuna.importance.PedAnovaImportanceEvaluator()  # needs no scikit-learn, unlike fANOVA
         wanted["importances.png"] = functools.partial(plots.plot_param_importances, evaluator=evaluator)
@@ -428,3 +428,14 @@ def write_plots(study: optuna.Study, folder: Any) -> list[str]:
 
     plt.close("all")
     return written
+
+
+def plot_curves(study: optuna.Study) -> Any:
+    """Optuna's plot of the reported values, saying what they are: the validation loss, negated to maximise."""
+    from optuna.visualization.matplotlib import plot_intermediate_values
+
+    axes = plot_intermediate_values(study)
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    ylabel = "-validation loss (higher is better)" if maximize else "validation loss"
+    axes.set(title="Validation curves the pruner judged", xlabel="epoch", ylabel=ylabel)
+    return axes

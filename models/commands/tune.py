@@ -22,6 +22,7 @@ from typing import Any
 from models.commands import arguments
 from models.commands import train as train_command
 from models.errors import UsageError
+from tinygraph.errors import TinygraphError
 
 METRICS = ("val_accuracy", "val_loss")  # maximised, minimised (models.tune.METRICS says so)
 SAMPLERS = ("tpe", "random", "grid")
@@ -85,36 +86,16 @@ def train_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import optuna
-
+    require_tune_packages()
     from models import tune
-    from models.config import TrainingConfig
-    from models.tune_space import SpaceError, parse_space
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar and the table say what happened
-    space = parse_space(args.space)
-    if args.sampler == "grid":
-        space.grid(args.seed)  # a range without a step fails now, naming it
-    given = {name: getattr(args, name) for name in DATA_OPTIONS if getattr(args, name) is not None}
-    train_argv = [*(f"--{name}={value}" for name, value in given.items()), f"--seed={args.seed}"]
-    try:  # options that do not go together fail before any trial, as train would fail
-        probe = TrainingConfig.from_args(train_parser().parse_args([*train_argv, *space.argv(first_values(space))]))
-    except UsageError as error:
-        raise SpaceError(f"--space: {error}") from None
-    tune.training_data(probe)  # bad data fail now, not in every trial
-    name = args.study or study_name(args, train_argv)
-    if args.storage == DEFAULT_STORAGE:
-        Path("runs").mkdir(exist_ok=True)
-    settings = tune.Settings(
-        args.storage, name, space, tuple(train_argv), args.metric, args.sampler, args.pruner, args.seed
-    )
+    settings, trials = prepare(args)
     study = tune.open_study(settings)
-    trials = DEFAULT_TRIALS if args.trials is None and args.timeout is None else args.trials
     done = len(tune.counted(study))
-    print(f"study {name!r} in {args.storage}: {done} trials done" + (f" of {trials}" if trials else ""))
+    print(f"study {settings.study_name!r} in {args.storage}: {done} trials done" + (f" of {trials}" if trials else ""))
     interrupted = search(study, settings, args, trials, done)
 
-    out = args.out or Path("runs/tune") / name
+    out = args.out or Path("runs/tune") / settings.study_name
     out.mkdir(parents=True, exist_ok=True)
     rows = tune.trial_rows(study, args.metric)
     print(format_table(rows))
@@ -124,7 +105,47 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         print("interrupted: run the same command again to go on")
         return arguments.EXIT_INTERRUPTED
-    return train_best(study, space, train_argv, args.metric, out / "best")
+    return train_best(study, settings, out / "best")
+
+
+def require_tune_packages() -> None:
+    try:
+        import optuna
+        import threadpoolctl  # noqa: F401  (each trial records the BLAS threads it had)
+    except ImportError as error:
+        raise TunePackagesMissingError(f"tinygraph tune needs {error.name}: pip install 'tinygraph[tune]'") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the progress bar and the table say what happens
+
+
+class TunePackagesMissingError(TinygraphError, ImportError):
+    """Optuna or threadpoolctl is not installed."""
+
+
+def prepare(args: argparse.Namespace) -> tuple[Any, int | None]:
+    """The study's settings and the number of trials to reach, every option checked before the first trial."""
+    from models import tune
+    from models.config import TrainingConfig
+    from models.tune_space import SpaceError, parse_space
+
+    space = parse_space(args.space)
+    trials = DEFAULT_TRIALS if args.trials is None and args.timeout is None else args.trials
+    if args.sampler == "grid":  # a range without a step fails here, naming it
+        size = len(space.grid(args.seed))
+        trials = size if args.trials is None else min(args.trials, size)
+    given = {name: getattr(args, name) for name in DATA_OPTIONS if getattr(args, name) is not None}
+    train_argv = [*(f"--{name}={value}" for name, value in given.items()), f"--seed={args.seed}"]
+    try:  # options that do not go together fail before any trial, as train would fail
+        probe = TrainingConfig.from_args(train_parser().parse_args([*train_argv, *space.argv(first_values(space))]))
+    except UsageError as error:
+        raise SpaceError(f"--space: {error}") from None
+    tune.training_data(probe)  # bad data fail now, not in every trial
+    if args.storage == DEFAULT_STORAGE:
+        Path("runs").mkdir(exist_ok=True)
+    name = args.study or study_name(args, train_argv)
+    settings = tune.Settings(
+        args.storage, name, space, tuple(train_argv), args.metric, args.sampler, args.pruner, args.seed
+    )
+    return settings, trials
 
 
 def search(study: Any, settings: Any, args: argparse.Namespace, trials: int | None, done: int) -> bool:
@@ -150,15 +171,17 @@ def search(study: Any, settings: Any, args: argparse.Namespace, trials: int | No
     return False
 
 
-def train_best(study: Any, space: Any, train_argv: list[str], metric: str, out: Path) -> int:
-    """`tinygraph train` with the best trial's parameters, into a normal run folder."""
+def train_best(study: Any, settings: Any, out: Path) -> int:
+    """`tinygraph train` with the best trial's options, into a normal run folder; train's exit code."""
     from models.cli import main
+
     if not any(t.state.name == "COMPLETE" for t in study.trials):
         print("no trial completed, so there is no best one to train")
         return arguments.EXIT_DIVERGED
     best = study.best_trial
-    print(f"best: trial {best.number}, {metric} {best.value:.4f}, {' '.join(space.argv(best.params))}")
-    return main(["train", *train_argv, *space.argv(best.params), "--out", str(out)])
+    options = settings.space.argv(best.params)
+    print(f"best: trial {best.number}, {settings.metric} {best.value:.4f}, {' '.join(options)}")
+    return main(["train", *settings.train_argv, *options, "--out", str(out)])
 
 
 def first_values(space: Any) -> dict[str, Any]:
