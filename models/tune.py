@@ -1,14 +1,14 @@
 """Hyperparameter search on Optuna: trials of `tinygraph train`, in this process, in child processes or on Dask.
 
     study = open_study(settings)
-    search(study, settings, trials=30)          # asks, runs and tells trials until 30 are done
-    rows = trial_rows(study, settings.metric)   # what `tinygraph tune` prints and writes as CSV
+    search(study, settings, trials=30)   # asks, runs and tells trials until the study holds 30 done
 
 This process asks Optuna for each trial's parameters (so a seeded sampler gives
 the same trials again) and tells it the outcome; run_trial trains, wherever it
 runs, reporting the validation curve that train() records so that the pruner can
 stop a trial early. Every trial lives in the study's storage (an SQLite file by
 default), so a search stopped by Ctrl-C or a crash goes on where it stopped.
+models.tune_report shows a study: its table of trials and Optuna's plots.
 """
 
 from __future__ import annotations
@@ -36,15 +36,12 @@ from optuna.trial import FrozenTrial, TrialState
 import tinygraph as tg
 from models import data, datasets
 from models.commands.train import count_classes, evaluate, fit, progress_length
-from models.commands.tune import train_parser
+from models.commands.tune import METRICS, train_parser
 from models.config import TrainingConfig
 from models.errors import TrainingDivergedError
 from models.train import IterationCallback, TrainingResult
 from models.tune_space import Space
 
-METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}
-SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("median", "halving", "none")
 REPORTS = 10  # validation losses reported per trial: enough for the pruner, few database writes
 LOST = "lost"  # user attribute of a failed trial that was interrupted or whose process died: not counted as done
 
@@ -382,60 +379,3 @@ def ctrl_c_noted() -> Iterator[threading.Event]:
     finally:
         signal.signal(signal.SIGINT, previous)
         _ctrl_c.reset(token)
-
-
-# ---- what users look at -----------------------------------------------------------------
-def trial_rows(study: optuna.Study, metric: str) -> list[dict[str, Any]]:
-    """One row per trial: number, state, the metric, seconds, the parameters, and why a trial failed."""
-    names = sorted({name for t in study.trials for name in t.params})
-    rows = []
-    for t in study.trials:
-        state = "LOST" if LOST in t.user_attrs else t.state.name
-        value = t.value if t.state == TrialState.COMPLETE else None  # a pruned trial's is its last reported loss
-        row = {"number": t.number, "state": state, metric: value, "seconds": t.user_attrs.get("seconds")}
-        rows.append(row | {name: t.params.get(name) for name in names} | {"note": t.user_attrs.get("note", "")})
-    return rows
-
-
-def write_plots(study: optuna.Study, folder: Any) -> list[str]:
-    """Optuna's matplotlib plots as PNGs in `folder`: history, slice, the reported curves, importances.
-
-    (Optuna's contour plot needs SciPy, which nothing else here does; the slice plot shows each parameter.)
-    """
-    import warnings
-
-    from optuna.visualization import matplotlib as plots
-
-    from models.data import write_atomically
-
-    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
-    names = sorted({name for t in complete for name in t.params})
-    wanted = {"history.png": plots.plot_optimization_history, "slice.png": plots.plot_slice} if complete else {}
-    if any(t.intermediate_values for t in study.trials):
-        wanted["curves.png"] = plot_curves
-    if len(complete) >= 2 and names:
-        evaluator = optuna.importance.PedAnovaImportanceEvaluator()  # needs no scikit-learn, unlike fANOVA
-        wanted["importances.png"] = functools.partial(plots.plot_param_importances, evaluator=evaluator)
-    written = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna's notes on experimental plots and few trials are not the user's concern
-        for name, plot in wanted.items():
-            axes = plot(study)
-            figure = (axes.flat[0] if isinstance(axes, np.ndarray) else axes).figure
-            write_atomically(folder / name, lambda f, figure=figure: figure.savefig(f, format="png", dpi=100))
-            written.append(name)
-    import matplotlib.pyplot as plt  # Optuna draws with pyplot: close its figures
-
-    plt.close("all")
-    return written
-
-
-def plot_curves(study: optuna.Study) -> Any:
-    """Optuna's plot of the reported values, saying what they are: the validation loss, negated to maximise."""
-    from optuna.visualization.matplotlib import plot_intermediate_values
-
-    axes = plot_intermediate_values(study)
-    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    ylabel = "-validation loss (higher is better)" if maximize else "validation loss"
-    axes.set(title="Validation curves the pruner judged", xlabel="epoch", ylabel=ylabel)
-    return axes

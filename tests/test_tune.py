@@ -13,12 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import optuna
 import pytest
 
 from models import tune
-from models.commands import tune as tune_command
 from models.cli import main
 from models.data import write_csv
 from models.datasets import load_builtin
@@ -188,7 +186,3 @@ def test_a_study_name_given_again_with_another_space_is_refused(capsys, study_in
     assert tune_here("--space", "iterations=10 hidden=2,3", "--trials", 1, *study_in) == 0
     assert tune_here("--space", "iterations=10 hidden=4,5", "--trials", 1, *study_in) == 2
     assert "--study 's'" in capsys.readouterr().err
-
-
-def test_the_command_offers_the_metrics_the_search_knows():
-    assert set(tune_command.METRICS) == set(tune.METRICS)

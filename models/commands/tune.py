@@ -12,9 +12,7 @@ Optuna is imported when the command runs, so the other commands start without it
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
-import io
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from models.commands import train as train_command
 from models.errors import UsageError
 from tinygraph.errors import TinygraphError
 
-METRICS = ("val_accuracy", "val_loss")  # maximised, minimised (models.tune.METRICS says so)
+METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}  # what the study does with each
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "halving", "none")
 DATA_OPTIONS = ("train", "val", "dataset", "dtype")  # tune's own, as train's, and given to every trial
@@ -87,7 +85,7 @@ def train_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     require_tune_packages()
-    from models import tune
+    from models import tune, tune_report
 
     settings, trials = prepare(args)
     study = tune.open_study(settings)
@@ -97,10 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
     out = args.out or Path("runs/tune") / settings.study_name
     out.mkdir(parents=True, exist_ok=True)
-    rows = tune.trial_rows(study, args.metric)
-    print(format_table(rows))
-    write_csv(out / "trials.csv", rows)
-    written = ["trials.csv", *tune.write_plots(study, out)]
+    rows = tune_report.trial_rows(study, args.metric)
+    print(tune_report.format_table(rows))
+    tune_report.write_csv(out / "trials.csv", rows)
+    written = ["trials.csv", *tune_report.write_plots(study, out)]
     print(f"wrote {', '.join(written)} to {out}")
     if interrupted:
         print("interrupted: run the same command again to go on")
@@ -194,28 +192,3 @@ def study_name(args: argparse.Namespace, train_argv: list[str]) -> str:
     data = args.dataset or (Path(args.train).stem if args.train else "moons")
     what = " ".join([*train_argv, args.space, args.metric, args.sampler, args.pruner])
     return f"{data}-{args.metric}-{hashlib.sha256(what.encode()).hexdigest()[:8]}"
-
-
-def format_table(rows: list[dict[str, Any]]) -> str:
-    """The rows as aligned columns; numbers to 4 significant digits."""
-    if not rows:
-        return "no trials"
-    cells = [[str(key) for key in rows[0]]] + [[format_cell(value) for value in row.values()] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells)
-
-
-def format_cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    from models.data import write_atomically
-
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(rows[0]) if rows else ["number"])
-    writer.writeheader()
-    writer.writerows(rows)
-    write_atomically(path, lambda f: f.write(text.getvalue().encode()))
