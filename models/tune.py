@@ -127,7 +127,8 @@ def _run_trial(settings: Settings, trial_id: int, params: dict[str, Any], ctrl_c
                 raise KeyboardInterrupt
             if (epoch + 1) % every == 0:
                 trial.report(sign * val_loss, epoch)
-                if epoch >= warmup and trial.should_prune():  # (asking reads every trial's curve)
+                # judged after the warm-up, before the end (asking reads every trial's curve)
+                if warmup <= epoch < epochs - 1 and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}")
 
         return report

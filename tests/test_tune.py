@@ -121,6 +121,12 @@ def test_the_same_seed_gives_the_same_study_again(tmp_path):
     assert studies[0] == studies[1]
 
 
+def test_a_timeout_without_a_number_of_trials_starts_trials_until_the_time_is_up(study_in):
+    assert tune_here("--space", "iterations=30 hidden=2..9", "--timeout", 1.5, *study_in) == 0
+    starts = [t.datetime_start for t in load(study_in).trials]
+    assert len(starts) >= 2 and (max(starts) - min(starts)).total_seconds() < 1.5
+
+
 def test_trials_stopped_by_the_pruner_are_reported_as_pruned_before_their_last_epoch(tmp_path, study_in):
     # Learning rate 0.02 barely moves the loss in 200 iterations: once five trials are
     # complete, the median pruner stops such trials at its first look, a quarter of the way in.
@@ -186,3 +192,9 @@ def test_a_study_name_given_again_with_another_space_is_refused(capsys, study_in
     assert tune_here("--space", "iterations=10 hidden=2,3", "--trials", 1, *study_in) == 0
     assert tune_here("--space", "iterations=10 hidden=4,5", "--trials", 1, *study_in) == 2
     assert "--study 's'" in capsys.readouterr().err
+
+
+def test_without_optuna_the_command_says_what_to_install(capsys, monkeypatch, study_in):
+    monkeypatch.setitem(sys.modules, "optuna", None)  # as if it were not installed
+    assert tune_here("--space", SPACE, *study_in) == 2
+    assert "tinygraph tune needs optuna: pip install 'tinygraph[tune]'" in capsys.readouterr().err
