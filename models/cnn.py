@@ -126,6 +126,11 @@ class CNN(MLP):
 
     # ---- what it holds --------------------------------------------------------------
     @property
+    def nx(self) -> int:
+        """The number of features, the rows of X: h w c pixels (the dense part's inputs are layer_sizes[0])."""
+        return math.prod(self.image_shape)
+
+    @property
     def blocks(self) -> int:
         return len(self.filters)
 
@@ -253,9 +258,9 @@ class CNN(MLP):
         """X ((h w c) x n, one flattened image per column) as a constant tensor of the model's dtype and library."""
         X = input_constant(self.params["W1"], X, what, f"{self.kind}: {what}")
         h, w, c = self.image_shape
-        if X.ndim != 2 or X.shape[0] != h * w * c:
+        if X.ndim != 2 or X.shape[0] != self.nx:
             raise tg.ShapeError(
-                f"{self.kind}: {what} has shape {X.shape}, but the network takes {h * w * c} x n "
+                f"{self.kind}: {what} has shape {X.shape}, but the network takes {self.nx} x n "
                 f"(one {h} x {w} x {c} image per column, flattened as numpy's reshape({h}, {w}, {c}) reads it)"
             )
         return X
