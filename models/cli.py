@@ -25,6 +25,7 @@ COMMANDS = (train, predict, graph, tune)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinygraph", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"tinygraph {tg.__version__}")
     subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)

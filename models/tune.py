@@ -122,11 +122,11 @@ def _run_trial(settings: Settings, trial_id: int, params: dict[str, Any], ctrl_c
         study.pruner, warmup = pruner(settings.pruner, epochs)
         every = math.ceil(epochs / REPORTS)
 
-        def report(epoch: int, train_loss: float, val_loss: float) -> None:
+        def report(epoch: int, entry: dict[str, float]) -> None:
             if ctrl_c.is_set():  # noted, though its KeyboardInterrupt went astray
                 raise KeyboardInterrupt
             if (epoch + 1) % every == 0:
-                trial.report(sign * val_loss, epoch)
+                trial.report(sign * entry["val_loss"], epoch)
                 # judged after the warm-up, before the end (asking reads every trial's curve)
                 if warmup <= epoch < epochs - 1 and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}")
