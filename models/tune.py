@@ -116,7 +116,6 @@ def _run_trial(settings: Settings, trial_id: int, params: dict[str, Any], ctrl_c
         study_name=settings.study_name, storage=storage(settings.storage), sampler=optuna.samplers.RandomSampler()
     )
     trial, start = optuna.trial.Trial(study, trial_id), time.perf_counter()
-    sign = -1.0 if METRICS[settings.metric] == "maximize" else 1.0  # the pruner's better is the metric's
 
     def reporter(epochs: int) -> IterationCallback:
         study.pruner, warmup = pruner(settings.pruner, epochs)
@@ -126,7 +125,7 @@ def _run_trial(settings: Settings, trial_id: int, params: dict[str, Any], ctrl_c
             if ctrl_c.is_set():  # noted, though its KeyboardInterrupt went astray
                 raise KeyboardInterrupt
             if (epoch + 1) % every == 0:
-                trial.report(sign * entry["val_loss"], epoch)
+                trial.report(entry[settings.metric], epoch)  # the metric's curve, as train() records it
                 # judged after the warm-up, before the end (asking reads every trial's curve)
                 if warmup <= epoch < epochs - 1 and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}")

@@ -25,7 +25,7 @@ def trial_rows(study: optuna.Study, metric: str) -> list[dict[str, Any]]:
     rows = []
     for t in study.trials:
         state = "LOST" if LOST in t.user_attrs else t.state.name
-        value = t.value if t.state == TrialState.COMPLETE else None  # a pruned trial's is its last reported loss
+        value = t.value if t.state == TrialState.COMPLETE else None  # a pruned trial's is its last reported one
         row = {"number": t.number, "state": state, metric: value, "seconds": t.user_attrs.get("seconds")}
         rows.append(row | {name: t.params.get(name) for name in names} | {"note": t.user_attrs.get("note", "")})
     return rows
@@ -66,12 +66,12 @@ def write_plots(study: optuna.Study, folder: Path) -> list[str]:
 
 
 def plot_curves(study: optuna.Study) -> Any:
-    """Optuna's plot of the reported values, saying what they are: the validation loss, negated to maximise."""
+    """Optuna's plot of the reported values, saying what they are: the metric's curve of each trial."""
     from optuna.visualization.matplotlib import plot_intermediate_values
 
     axes = plot_intermediate_values(study)
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    ylabel = "-validation loss (higher is better)" if maximize else "validation loss"
+    ylabel = "validation accuracy" if maximize else "validation loss"
     axes.set(title="Validation curves the pruner judged", xlabel="epoch", ylabel=ylabel)
     if len(study.trials) > LEGEND_TRIALS:  # a legend of every trial would be taller than the plot
         axes.get_legend().remove()

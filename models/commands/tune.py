@@ -54,7 +54,7 @@ def add_parser(subcommands: Any) -> None:
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna's sampler (default: tpe)")
     p.add_argument(
         "--pruner", choices=PRUNERS, default="median",
-        help="stop unpromising trials from their validation loss curve (default: median; halving: successive halving)",
+        help="stop unpromising trials from their validation curve (default: median; halving: successive halving)",
     )  # fmt: skip
     p.add_argument(
         "--trials", type=arguments.positive_int, metavar="N",
