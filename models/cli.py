@@ -16,11 +16,11 @@ import sys
 from collections.abc import Sequence
 
 import tinygraph as tg
-from models.commands import graph, predict, train
+from models.commands import graph, predict, train, tune
 from models.commands.arguments import EXIT_BAD_INPUT, EXIT_INTERRUPTED, describe
 from models.errors import UsageError
 
-COMMANDS = (train, predict, graph)
+COMMANDS = (train, predict, graph, tune)
 
 
 def build_parser() -> argparse.ArgumentParser:
