@@ -20,7 +20,6 @@ from typing import IO, Any
 
 import numpy as np
 
-import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
 from models import checkpoint, cnn_pictures, data, datasets, graph_views, plots
 from models import backends
@@ -34,9 +33,9 @@ from models.cnn import CNN
 from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
 from models.errors import TrainingDivergedError, UsageError
 from models.initializers import INITIALIZERS
-from models.mlp import ACTIVATIONS, MLP, accuracy
+from models.mlp import ACTIVATIONS, MLP
 from models.optimizers import OPTIMIZERS
-from models.train import IterationCallback, TrainingResult, train
+from models.train import IterationCallback, TrainingResult, evaluate, train
 
 IMAGE_FEATURES = math.prod(datasets.IMAGE_SHAPE)
 IMAGE_GRID, DECISION_BOUNDARY = "images.png", "decision_boundary.png"
@@ -133,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_DIVERGED
 
     # What training did (iterations, epochs) overrides what was planned.
-    metrics = settings | evaluate(result, *arrays)
+    metrics = settings | final_metrics(result, *arrays)
     metrics.update(seed=config.seed, dtype=config.dtype, data=config.source)
     written = write_run(config.out, result, metrics, train_X, train_Y)
     if result.interrupted:
@@ -203,16 +202,13 @@ def progress_length(config: TrainingConfig, n: int) -> tuple[int, str]:
     return (config.epochs if config.epochs is not None else -(-config.iterations // per_epoch)), unit
 
 
-def evaluate(
+def final_metrics(
     result: TrainingResult, train_X: np.ndarray, train_Y: np.ndarray, val_X: np.ndarray, val_Y: np.ndarray
 ) -> dict[str, Any]:
     """Accuracies and losses of the trained parameters, and how training went."""
-    model = result.model
     metrics: dict[str, Any] = {}
     for split, X, Y in (("train", train_X, train_Y), ("val", val_X, val_Y)):
-        with tg.no_grad():  # evaluation mode: no dropout
-            metrics[f"{split}_loss"] = model.loss(X, Y).item()
-        metrics[f"{split}_accuracy"] = accuracy(Y, model.predict(X))
+        metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = evaluate(result.model, X, Y)
     metrics.update(
         iterations=result.iterations, epochs=len(result.history["val_loss"]), seconds=result.seconds,
         interrupted=result.interrupted, stopped_early=result.stopped_early, best_epoch=result.best_epoch,
