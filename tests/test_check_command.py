@@ -2,7 +2,8 @@
 
 The lecturer's run is made once, in a copy of tests/hand_ins, exactly as
 docs/check.md writes it; the tests below read its output, its JSON and JUnit
-files, and what else it left in the folder (nothing).
+files, and what else it left in the folder (nothing). tests/test_docs.py runs
+the page's other blocks.
 """
 
 import json
@@ -19,7 +20,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "docs" / "check.md").read_text()
 BASH = re.findall(r"```bash\n(.*?)```", DOC, flags=re.S)
-PYTHON = re.findall(r"```python\n(.*?)```", DOC, flags=re.S)
 TABLE = re.findall(r"```text\n(.*?)```", DOC, flags=re.S)[0]
 
 
@@ -119,10 +119,6 @@ def test_without_hypothesis_the_command_says_how_to_install_it(tmp_path):
     assert result.returncode == 2
     assert result.stderr == "tinygraph: error: tinygraph check needs hypothesis: pip install hypothesis\n"
 
-
-@pytest.mark.parametrize("source", PYTHON, ids=[f"example{i}" for i in range(len(PYTHON))])
-def test_the_documented_python_examples_run(source):
-    exec(compile(source, "docs/check.md", "exec"), {"__name__": "docs_example"})
 
 
 def test_a_node_that_ends_its_process_is_errored_and_the_file_s_next_nodes_are_still_checked(tmp_path):

@@ -31,10 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import models
+from models.commands.arguments import EXIT_BAD_INPUT, positive_float, positive_int
 from models.data import write_atomically
 from tinygraph.checking import Location, NodeReport
 
-EXIT_ALL_PASSED, EXIT_NOT_ALL_PASSED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_ALL_PASSED, EXIT_NOT_ALL_PASSED = 0, 1
 STARTUP_SECONDS = 60  # for Python, numpy and hypothesis to import, before the student's file
 GRACE_SECONDS = 1  # of CPU time past the limit, for the process to say where it was busy before it is killed
 # The limit counts CPU time, so a machine loaded by other work stops no node early; a process that
@@ -52,13 +53,13 @@ def add_parser(subcommands: Any) -> None:
     )
     p.add_argument("targets", nargs="+", metavar="FILE",
                    help="a .py file, a folder (its .py files and its subfolders') or a module path")  # fmt: skip
-    p.add_argument("--timeout", type=positive(float), default=10.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
                    help="CPU time limit per node (10): a node still running is stopped and reported")  # fmt: skip
-    p.add_argument("--memory", type=positive(int), default=1024, metavar="MB",
+    p.add_argument("--memory", type=positive_int, default=1024, metavar="MB",
                    help="memory limit of each file's process, in MiB of address space (1024)")  # fmt: skip
-    p.add_argument("--examples", type=positive(int), default=100, metavar="N",
+    p.add_argument("--examples", type=positive_int, default=100, metavar="N",
                    help="examples drawn per node (100), before shrinking a failure")  # fmt: skip
-    p.add_argument("--jobs", type=positive(int), default=usable_cores(), metavar="N",
+    p.add_argument("--jobs", type=positive_int, default=usable_cores(), metavar="N",
                    help="files checked at once (one per core)")  # fmt: skip
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the report as JSON")
     p.add_argument("--junit-xml", type=Path, metavar="PATH", help="also write the report as JUnit XML")
@@ -68,19 +69,6 @@ def add_parser(subcommands: Any) -> None:
 def usable_cores() -> int:
     """The cores this process may run on (Linux knows; elsewhere, the machine's)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def positive(kind: type) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or not value > 0:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a positive {kind.__name__}")
-        return value
-
-    return parse
 
 
 # ---- what the run found --------------------------------------------------------------
@@ -283,7 +271,7 @@ def child_events(target: str, args: argparse.Namespace, skip: list[str], scratch
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "models.check_command", json.dumps(order)],
+        [sys.executable, "-m", "models.commands.check", json.dumps(order)],
         pass_fds=[write_end], cwd=scratch, env=env, start_new_session=True,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
