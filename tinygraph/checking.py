@@ -4,7 +4,7 @@
 
     def test_my_tanh_gradient():
         report = check_node(MyTanh)
-        assert report.passed, report
+        assert report.passed, str(report)
 
 hypothesis draws the node's inputs (their number from `forward`'s signature),
 their shapes (broadcast-compatible ones for several inputs) and their float64
@@ -21,6 +21,7 @@ parameter names (all optional; docs/check.md shows each):
                                        "..." any leading dimensions, the same for each
     labels = {"Y": [0.0, 1.0]}         data drawn from these values; no gradient checked
     constants = ("X",)                 data drawn as `domain` says; no gradient checked
+    distinct = ("A",)                  entries at least 0.01 apart: no ties, for a max
     check_with = ({"slope": 0.1},)     keyword arguments of the constructor, each checked
 
 Needs hypothesis (pip install hypothesis), imported when a check runs.
@@ -52,7 +53,7 @@ AVOID_MARGIN = 1e-2  # far wider than gradcheck's eps = 1e-6, so no difference s
 
 
 class DeclarationError(TinygraphError, TypeError):
-    """A node's check declarations (domain, avoid, shapes, labels, constants, check_with) do not make sense."""
+    """A node's check declarations (domain, avoid, shapes, labels, constants, distinct, check_with) make no sense."""
 
 
 class HypothesisMissingError(TinygraphError, ImportError):
@@ -69,6 +70,7 @@ class Declarations:
     shapes: dict[str, tuple[str, ...]] | None  # each input's dimensions, as tokens
     labels: dict[str, tuple[float, ...]]
     constants: frozenset[str]
+    distinct: frozenset[str]
     check_with: tuple[dict[str, Any], ...]
     defaults: tuple[str, ...]  # in words, for the report
 
@@ -99,6 +101,7 @@ class Counterexample:
     analytic: float | None = None
     numeric: float | None = None
     kink: bool = False  # the slopes on either side of `value` differ
+    tie: bool = False  # another entry of the input has the same value (a max's kink)
     reason: str = ""  # for a wrong shape, what was returned
 
 
@@ -138,6 +141,7 @@ class NodeReport:
                 lines.append(
                     f"the slopes on either side of {c.input} = {c.value:.6g} differ: a kink there? "
                     f"declare it: avoid = {{{c.input!r}: [{c.value:.6g}]}}"
+                    + (f", or distinct = ({c.input!r},) if it comes from the tie" if c.tie else "")
                 )
             lines.append(f"formula: {self.formula or '(none in the docstring)'}")
         if self.error is not None:
@@ -268,7 +272,7 @@ def declarations(node_class: type[Node]) -> Declarations:
     domains = {key: _interval(name, key, value) for key, value in declared("domain").items()}
     avoid = {key: _numbers(name, "avoid", key, value) for key, value in declared("avoid").items()}
     labels = {key: _numbers(name, "labels", key, value) for key, value in declared("labels").items()}
-    constants = _constants(node_class, inputs)
+    constants, distinct = _names(node_class, "constants", inputs), _names(node_class, "distinct", inputs)
     shapes = declared("shapes")
     if shapes and set(shapes) != set(inputs):
         raise DeclarationError(f"{name}.shapes must give a shape for each of {', '.join(inputs)}")
@@ -288,7 +292,7 @@ def declarations(node_class: type[Node]) -> Declarations:
         defaults.append("no kinks avoided")
     if parsed is None:
         defaults.append(f"shapes {'broadcast-compatible' if len(inputs) > 1 else 'any'}, up to {MAX_DIMS}-D")
-    return Declarations(inputs, domains, avoid, parsed, labels, constants,
+    return Declarations(inputs, domains, avoid, parsed, labels, constants, distinct,
                         tuple(dict(p) for p in check_with), tuple(defaults))  # fmt: skip
 
 
@@ -296,7 +300,9 @@ def _input_names(node_class: type[Node]) -> tuple[str, ...]:
     parameters = list(inspect.signature(node_class.forward).parameters.values())[1:]
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) for p in parameters):
         raise DeclarationError(f"{node_class.__name__}.forward must name each input (A, B, ...), not take *args")
-    names = _required_arguments(node_class.forward)
+    # An input with a default (Conv2D's bias b) is checked when `shapes` gives its shape.
+    optional = [p.name for p in parameters if p.default is not p.empty and p.name in getattr(node_class, "shapes", {})]
+    names = _required_arguments(node_class.forward) + tuple(optional)
     if not names:
         raise DeclarationError(f"{node_class.__name__}.forward takes no input")
     return names
@@ -309,10 +315,10 @@ def _required_arguments(method: Callable[..., Any]) -> tuple[str, ...]:
     return tuple(p.name for p in parameters if p.default is p.empty and p.kind in named)
 
 
-def _constants(node_class: type[Node], inputs: tuple[str, ...]) -> frozenset[str]:
-    value = getattr(node_class, "constants", ())
+def _names(node_class: type[Node], attribute: str, inputs: tuple[str, ...]) -> frozenset[str]:
+    value = getattr(node_class, attribute, ())
     if not isinstance(value, tuple | list | set | frozenset) or not all(key in inputs for key in value):
-        raise DeclarationError(f"{node_class.__name__}.constants must be a tuple of forward's parameters {inputs}")
+        raise DeclarationError(f"{node_class.__name__}.{attribute} must be a tuple of forward's parameters {inputs}")
     return frozenset(value)
 
 
@@ -396,12 +402,17 @@ def _shapes(declared: Declarations, st: Any, testing: Any) -> Any:
 
 
 def _values(declared: Declarations, name: str, shape: tuple[int, ...], st: Any, testing: Any) -> Any:
-    if name in declared.labels:
-        from hypothesis.extra import numpy as hnp
+    from hypothesis.extra import numpy as hnp
 
+    if name in declared.labels:
         return hnp.arrays(np.float64, shape, elements=st.sampled_from(declared.labels[name]))
     low, high = declared.domains.get(name, DEFAULT_DOMAIN)
-    return testing.arrays(shape, low, high, declared.avoid.get(name, ()), AVOID_MARGIN, every_entry_drawn=True)
+    avoid = declared.avoid.get(name, ())
+    if name in declared.distinct:  # distinct whole numbers of steps, so no two entries come closer than a step
+        steps = st.integers(math.ceil(low / AVOID_MARGIN), math.floor(high / AVOID_MARGIN))
+        steps = steps.filter(lambda k: all(abs(k * AVOID_MARGIN - point) >= AVOID_MARGIN for point in avoid))
+        return hnp.arrays(np.int64, shape, elements=steps, unique=True).map(lambda k: k * AVOID_MARGIN)
+    return testing.arrays(shape, low, high, avoid, AVOID_MARGIN, every_entry_drawn=True)
 
 
 def _run(node_class: type[Node], declared: Declarations, example: Example) -> None:
@@ -426,9 +437,10 @@ def _report(
         wrong = declared.inputs[error.position]
         c = Counterexample(wrong, shapes, example.params)
         if isinstance(error, GradcheckError):
-            value = float(example.arrays[wrong][error.entry])
+            array = example.arrays[wrong]
+            value = float(array[error.entry])
             c = dataclasses.replace(c, entry=tuple(map(int, error.entry)), value=value, analytic=error.analytic,
-                                    numeric=error.numeric, kink=error.kink)  # fmt: skip
+                                    numeric=error.numeric, kink=error.kink, tie=int(np.sum(array == value)) > 1)  # fmt: skip
         else:
             c = dataclasses.replace(c, reason=f"local_grads returned a gradient of shape {error.returned} "
                                               f"for {wrong} of shape {error.expected}")  # fmt: skip
@@ -485,7 +497,7 @@ def _formula(node_class: type[Node], input_name: str) -> str:
 def _source_file(node_class: type[Node]) -> str | None:
     try:
         return inspect.getsourcefile(node_class)
-    except TypeError:  # a module not in sys.modules (loaded from a path): forward's code knows its file
+    except (OSError, TypeError):  # a module loaded from a path, a notebook cell: forward's code knows its file
         return node_class.forward.__code__.co_filename
 
 

@@ -64,6 +64,9 @@ class Reshape(Node):
 class Permute(Node):
     """Z = A with its axes reordered, Z's axis i being A's axis axes[i];  dL/dA = dL/dZ with the axes put back"""
 
+    shapes = {"A": "a b c"}
+    check_with = ({"axes": (2, 0, 1)}, {"axes": (0, 2, 1)})
+
     def __init__(self, axes: tuple[int, ...]):
         self.axes = tuple(axes)
 

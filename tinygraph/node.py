@@ -33,8 +33,8 @@ class Node:
     differences; class attributes say where the node is defined, keyed by forward's
     parameter names (docs/check.md): `domain = {"A": (0.05, 5.0)}`, `avoid = {"Z": [0.0]}`
     for kinks, `shapes = {"W": "m k", "A": "k n"}`, `labels = {"Y": [0.0, 1.0]}` and
-    `constants = ("X",)` for inputs that get no gradient, and `check_with = ({"slope": 0.1},)`
-    for the constructor's arguments.
+    `constants = ("X",)` for inputs that get no gradient, `distinct = ("A",)` against ties,
+    and `check_with = ({"slope": 0.1},)` for the constructor's arguments.
     """
 
     # What a fresh node holds; apply() sets them on the node when it runs and records it.

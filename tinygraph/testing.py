@@ -16,7 +16,7 @@ Or a whole node class at once, over inputs these strategies draw (docs/check.md)
 
     def test_my_node():
         report = check_node(MyNode)
-        assert report.passed, report
+        assert report.passed, str(report)
 
 Values are kept `margin` away from the points listed in `avoid` (kinks such as
 relu's 0, where a finite difference straddles two slopes) and inside
