@@ -439,8 +439,9 @@ def _report(
         if isinstance(error, GradcheckError):
             array = example.arrays[wrong]
             value = float(array[error.entry])
+            tie = int(np.sum(array == value)) > 1
             c = dataclasses.replace(c, entry=tuple(map(int, error.entry)), value=value, analytic=error.analytic,
-                                    numeric=error.numeric, kink=error.kink, tie=int(np.sum(array == value)) > 1)  # fmt: skip
+                                    numeric=error.numeric, kink=error.kink, tie=tie)  # fmt: skip
         else:
             c = dataclasses.replace(c, reason=f"local_grads returned a gradient of shape {error.returned} "
                                               f"for {wrong} of shape {error.expected}")  # fmt: skip
