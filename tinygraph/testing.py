@@ -31,10 +31,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinygraph.checking import check_node  # the whole check of a node class, built on the strategies below
-
-__all__ = ["arrays", "binary_labels", "broadcastable_arrays", "broadcastable_shapes", "check_node", "floats",
-           "matrices", "probabilities", "reduction_axes", "shapes"]  # fmt: skip
+from tinygraph.checking import check_node  # noqa: F401  (the whole check of a node class, on these strategies)
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy:
