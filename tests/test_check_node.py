@@ -14,7 +14,6 @@ import pytest
 
 import tinygraph as tg
 from tinygraph.checking import DeclarationError, declarations, node_classes
-from tinygraph.pooling import MaxPool2D
 from tinygraph.testing import check_node
 
 TESTS = Path(__file__).resolve().parent
@@ -108,12 +107,23 @@ def test_an_undeclared_kink_is_caught_and_recognised_as_a_kink():
     assert "declare it: avoid = {'Z': [0]}" in str(report)
 
 
-class MaxPoolWithoutDistinct(MaxPool2D):
-    distinct = ()  # so hypothesis' favourite zeros tie in a window
+class MaxWithoutDistinct(tg.Node):
+    """Z = max of A;  dL/dA = dL/dZ shared equally among the maxima"""
+
+    shapes = {"A": "4"}  # and no distinct = ("A",): three or four of hypothesis' favourite zeros tie
+
+    def forward(self, A):
+        self.save_for_backward(A)
+        return A.max()
+
+    def local_grads(self, dZ):
+        (A,) = self.saved
+        is_max = A == A.max()
+        return (dZ * is_max / is_max.sum(),)
 
 
 def test_a_kink_at_a_tie_suggests_declaring_the_input_distinct():
-    report = check_node(MaxPoolWithoutDistinct)
+    report = check_node(MaxWithoutDistinct)
     assert report.counterexample.tie and report.counterexample.kink
     assert "or distinct = ('A',) if it comes from the tie" in str(report)
 
