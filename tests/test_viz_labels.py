@@ -65,7 +65,7 @@ def test_unnamed_tensors_keep_the_docstrings_symbols():
 
 
 def test_a_leaf_has_no_local_gradient():
-    with pytest.raises(ValueError, match=r"Tensor\('W'.* is a leaf"):
+    with pytest.raises(ValueError, match=r"tensor 'W' is a leaf"):
         local_gradient_label(tg.Tensor(1.0, requires_grad=True, name="W"), 0)
 
 

@@ -19,7 +19,7 @@ from tinygraph.errors import (
     ShapeError,
     TinygraphError,
 )
-from tinygraph.gradcheck import gradcheck
+from tinygraph.gradcheck import gradcheck, numerical_grad
 from tinygraph.losses import binary_cross_entropy, binary_cross_entropy_with_logits, softmax_cross_entropy
 from tinygraph.matrix import matmul, reshape, transpose
 from tinygraph.modes import detect_anomaly, no_grad
@@ -49,6 +49,7 @@ __all__ = [
     "matmul",
     "mean",
     "no_grad",
+    "numerical_grad",
     "relu",
     "reshape",
     "sigmoid",

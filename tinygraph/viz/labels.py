@@ -102,7 +102,7 @@ def local_gradient_label(output: Tensor, position: int, name: Callable[[Tensor],
 
     node = output.node
     if node is None:
-        raise ValueError(f"local_gradient_label: {output!r} is a leaf; only an operation's output has local gradients")
+        raise ValueError(f"local_gradient_label: tensor {output.name or output.shape!r} is a leaf; only an operation's output has local gradients")
     found = formulas(type(node))
     source = node.inputs[position]
     if found is None or position >= len(found.inputs) or found.inputs[position] not in found.grads:
