@@ -119,7 +119,7 @@ class Classifier:
     def forward(self, X: tg.Tensor | np.ndarray) -> tg.Tensor:
         """Yhat = sigmoid(W2 relu(W1 X + b1) + b2), 1 x n; each intermediate tensor carries its name."""
         X = self.as_input(X)
-        # The products get names too, so that a picture labels MatMul's edge dW1X/dW1 = (.) X^T.
+        # The products get names too, so that a picture labels MatMul's edge into W1 dL/dW1 = dL/dW1X X^T.
         Z1 = named(named(self.W1 @ X, "W1X") + self.b1, "Z1")
         A1 = named(tg.relu(Z1), "A1")
         Z2 = named(named(self.W2 @ A1, "W2A1") + self.b2, "Z2")

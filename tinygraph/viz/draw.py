@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tinygraph.tensor import Tensor
-from tinygraph.viz.labels import kind, local_gradient_label, shape_text, summary
+from tinygraph.viz.labels import kind, local_gradient_label, shape_text, value_lines
 from tinygraph.viz.replay import Replay, replay_backward
 from tinygraph.viz.scene import Clusters, Line, Scene, build
 from tinygraph.viz.walk import MAX_NODES, Edge, Walk, walk
@@ -85,9 +85,12 @@ def forward_scene(graph: Walk, values: bool = False, grads: bool = False) -> Sce
         scene.add_line(key, Line(graph.name(tensor), bold=True, color=None if tensor.name else AUTOMATIC_NAME))
         scene.add_line(key, Line(shape_text(tensor.shape), size=10))
         if values:
-            scene.add_line(key, Line(summary(tensor.data), size=9))
+            for row in value_lines(tensor.data):
+                scene.add_line(key, Line(row, size=9, mono=True))
         if grads and tensor.grad is not None:
-            scene.add_line(key, Line(f"dL/d{graph.name(tensor)}: {summary(tensor.grad)}", size=9, color=GRADIENT))
+            scene.add_line(key, Line(f"dL/d{graph.name(tensor)}:", size=9, color=GRADIENT))
+            for row in value_lines(tensor.grad):
+                scene.add_line(key, Line(row, size=9, color=GRADIENT, mono=True))
         if tensor.node is not None:
             scene.style(scene.op_id(tensor), shape="ellipse", style="filled", fillcolor=OP_FILL, color=OP_BORDER)
             scene.style(scene.op_id(tensor), fontsize="11", **{"class": "op"})
@@ -116,9 +119,12 @@ def contribution_letters(graph: Walk, tensor: Tensor) -> dict[Edge, str]:
     return {e: chr(ord("a") + i) for i, e in enumerate(edges)} if len(edges) > 1 else {}
 
 
-def gradient_line(name: str, gradient: Any, values: bool) -> Line:
-    detail = summary(gradient) if values else shape_text(tuple(gradient.shape))
-    return Line(f"{name}: {detail}", size=10, color=GRADIENT)
+def gradient_lines(name: str, gradient: Any, values: bool) -> list[Line]:
+    """`dL/dZ1: 3 × 4`, or with values `dL/dZ1:` and its grid or summary."""
+    if not values:
+        return [Line(f"{name}: {shape_text(tuple(gradient.shape))}", size=10, color=GRADIENT)]
+    rows = [Line(row, size=9, color=GRADIENT, mono=True) for row in value_lines(gradient)]
+    return [Line(f"{name}:", size=10, color=GRADIENT), *rows]
 
 
 def completion_steps(graph: Walk, replay: Replay) -> dict[int, int]:
@@ -149,15 +155,16 @@ def add_backward(scene: Scene, replay: Replay, values: bool = False, current: in
     complete = completion_steps(graph, replay)
     now = len(replay.steps) if current is None else current
 
-    def paint(key: str, at: int, line: Line) -> None:
-        """Give arrow `key` its gradient `line`, known from step `at` on (hidden before)."""
+    def paint(key: str, at: int, lines: list[Line]) -> None:
+        """Give arrow `key` its gradient `lines`, known from step `at` on (hidden before)."""
         scene.style(key, dir="back")
         if at > now:
-            line = replace(line, color="#ffffff")
+            lines = [replace(line, color="#ffffff") for line in lines]
             scene.style(key, color=FUTURE)
         else:
             scene.style(key, color=GRADIENT, fontcolor=GRADIENT)
-        scene.add_line(key, line)
+        for line in lines:
+            scene.add_line(key, line)
 
     for tensor in graph.tensors:
         name = f"dL/d{graph.name(tensor)}"
@@ -177,12 +184,12 @@ def add_backward(scene: Scene, replay: Replay, values: bool = False, current: in
                 scene.style(key, dir="back", style="dashed", color=NO_GRADIENT)
                 continue
             prefix = f"{letters[edge]}: " if edge in letters else ""
-            paint(key, step, gradient_line(prefix + name, contribution, values))
+            paint(key, step, gradient_lines(prefix + name, contribution, values))
             if step == now:
                 scene.style(key, penwidth="3")
         if tensor.node is not None and id(tensor) in replay.grads:
             key = scene.output_edge_id(tensor)
-            paint(key, complete[id(tensor)], gradient_line(name, replay.grads[id(tensor)], values))
+            paint(key, complete[id(tensor)], gradient_lines(name, replay.grads[id(tensor)], values))
             if step_of[id(tensor)] == now:
                 scene.style(key, color=RECEIVED, fontcolor=RECEIVED, penwidth="3")
                 scene.style(scene.op_id(tensor), fillcolor=APPLYING, penwidth="3")

@@ -25,6 +25,7 @@ Clusters = Mapping[str, Iterable[Tensor]] | Callable[[Tensor], str | None]
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 FONT = "Helvetica"
+MONO_FONT = "Courier"
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,14 @@ class Line:
     bold: bool = False
     size: int | None = None
     color: str | None = None
+    mono: bool = False  # a fixed-width font, so that a grid's columns line up
 
     def html(self) -> str:
         content = escape(self.text)
         if self.bold:
             content = f"<B>{content}</B>"
         font = (f' POINT-SIZE="{self.size}"' if self.size else "") + (f' COLOR="{self.color}"' if self.color else "")
+        font += f' FACE="{MONO_FONT}"' if self.mono else ""
         return f"<FONT{font}>{content}</FONT>" if font else content
 
 
