@@ -204,7 +204,7 @@ def test_names_with_quotes_angle_brackets_and_ampersands_keep_the_page_well_form
     L.name = "it's <L>"
     html = step_through(L, tmp_path)
     assert [f.get("data-tensor") for f in frames(html)] == ["it's <L>", "t1"]
-    assert "dL/d<x> & \"y\" (2: [0.42, 0.42])" in "".join(frames(html)[1].find("div").itertext())
+    assert "dL/d<x> & \"y\" (2: 0.420.42)" in "".join(frames(html)[1].find("div").itertext())  # a grid's cells
 
 
 def test_frames_of_an_earlier_longer_step_through_are_removed(tmp_path):

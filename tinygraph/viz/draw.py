@@ -6,7 +6,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tinygraph.tensor import Tensor
-from tinygraph.viz.labels import kind, local_gradient_label, shape_text, value_lines
+from tinygraph.viz.convention import Convention, convention_for
+from tinygraph.viz.labels import kind, shape_text, value_lines
 from tinygraph.viz.replay import Replay, replay_backward
 from tinygraph.viz.scene import Clusters, Line, Scene, build
 from tinygraph.viz.walk import MAX_NODES, Edge, Walk, walk
@@ -40,6 +41,7 @@ def draw(
     clusters: Clusters | None = None,
     rankdir: str = "LR",
     max_nodes: int = MAX_NODES,
+    convention: str = "true",
 ) -> graphviz.Digraph:
     """A graphviz.Digraph of everything that produced `root`; it displays itself in Jupyter.
 
@@ -51,7 +53,7 @@ def draw(
     grads        a line per tensor that holds a `.grad`: leaves after backward(),
                  and intermediates on which retain_grad() was called
     local_grads  each edge labelled with the local gradient the backward pass
-                 multiplies along it, e.g. `dZ1/dW1 = (.) X^T`, (.) being dL/dZ1
+                 sends along it, made from the one it received: `dL/dW1 = dL/dZ1 X^T`
     backward     the arrows point backwards and carry each gradient's name and shape
                  (and summary, with values=True), from a replay of the backward pass
                  on a copy of the graph; where a tensor feeds several operations its
@@ -61,19 +63,25 @@ def draw(
     rankdir      "LR" (left to right, the default), "TB", "RL" or "BT"
     max_nodes    past this many boxes only the ones nearest `root` are drawn, and
                  a note says how many were left out
+    convention   "true" (dL/dZ1, what backward() computes) or "notebook" (the
+                 lecture's dZ1 = n dL/dZ1, dZ2 = Yhat - Y, with the 1/n in dW and db;
+                 the picture's title says so); see tinygraph.viz.convention
 
     Drawing changes nothing: not the graph, not a gradient, not a saved array.
     """
-    scene = forward_scene(walk(root, max_nodes), values, grads)
+    shown = convention_for(root, convention)
+    scene = forward_scene(walk(root, max_nodes), values, grads, shown)
     if local_grads:
-        add_local_grads(scene)
+        add_local_grads(scene, shown)
     if backward:
-        add_backward(scene, replay_backward(root), values)
+        add_backward(scene, shown.replay(replay_backward(root)), values, convention=shown)
+    scene.title = shown.note()
     return build(scene, rankdir, clusters)
 
 
-def forward_scene(graph: Walk, values: bool = False, grads: bool = False) -> Scene:
+def forward_scene(graph: Walk, values: bool = False, grads: bool = False, convention: Convention | None = None) -> Scene:
     """Every tensor and operation with its name and shape, styled by kind."""
+    convention = convention or convention_for(graph.root, "true")
     scene = Scene(graph)
     for tensor in graph.tensors:
         key = scene.tensor_id(tensor)
@@ -88,8 +96,8 @@ def forward_scene(graph: Walk, values: bool = False, grads: bool = False) -> Sce
             for row in value_lines(tensor.data):
                 scene.add_line(key, Line(row, size=9, mono=True))
         if grads and tensor.grad is not None:
-            scene.add_line(key, Line(f"dL/d{graph.name(tensor)}:", size=9, color=GRADIENT))
-            for row in value_lines(tensor.grad):
+            scene.add_line(key, Line(f"{convention.grad_name(graph.name(tensor))}:", size=9, color=GRADIENT))
+            for row in value_lines(convention.shown(tensor, tensor.grad)):
                 scene.add_line(key, Line(row, size=9, color=GRADIENT, mono=True))
         if tensor.node is not None:
             scene.style(scene.op_id(tensor), shape="ellipse", style="filled", fillcolor=OP_FILL, color=OP_BORDER)
@@ -102,13 +110,13 @@ def carries_gradient(edge: Edge) -> bool:
     return edge.target.node.needs_grad[edge.position]
 
 
-def add_local_grads(scene: Scene) -> None:
+def add_local_grads(scene: Scene, convention: Convention | None = None) -> None:
     """Label each edge with the local gradient applied along it; edges into constants are faint."""
+    convention = convention or convention_for(scene.walk.root, "true")
     for edge in scene.walk.edges:
         key = scene.input_edge_id(edge)
         if carries_gradient(edge):
-            label = local_gradient_label(edge.target, edge.position, scene.walk.name)
-            scene.add_line(key, Line(label, color=LOCAL_GRAD))
+            scene.add_line(key, Line(convention.edge_label(edge, scene.walk), color=LOCAL_GRAD))
         else:
             scene.style(key, style="dashed", color=NO_GRADIENT)
 
@@ -141,16 +149,24 @@ def completion_steps(graph: Walk, replay: Replay) -> dict[int, int]:
     return done
 
 
-def add_backward(scene: Scene, replay: Replay, values: bool = False, current: int | None = None) -> None:
+def add_backward(
+    scene: Scene,
+    replay: Replay,
+    values: bool = False,
+    current: int | None = None,
+    convention: Convention | None = None,
+) -> None:
     """Turn the arrows around and label each with the gradient that flows along it.
 
     With `current`, the scene is frame `current` of the step-through instead: the
     node applying its local gradient at that step is highlighted, with the
     gradient it receives (blue) and those it produces (red, thick); later
     gradients are written in the background colour, so that every frame has the
-    same text and hence the same layout.
+    same text and hence the same layout. `replay` holds the gradients as
+    `convention` shows them (Convention.replay), which also names them.
     """
     graph = scene.walk
+    convention = convention or convention_for(graph.root, "true")
     step_of = {id(step.tensor): index for index, step in enumerate(replay.steps)}
     complete = completion_steps(graph, replay)
     now = len(replay.steps) if current is None else current
@@ -167,7 +183,7 @@ def add_backward(scene: Scene, replay: Replay, values: bool = False, current: in
             scene.add_line(key, line)
 
     for tensor in graph.tensors:
-        name = f"dL/d{graph.name(tensor)}"
+        name = convention.grad_name(graph.name(tensor))
         letters = contribution_letters(graph, tensor)
         total = " + ".join(letters.values()) if letters else "1" if tensor is graph.root else None
         if total is not None and id(tensor) in complete:

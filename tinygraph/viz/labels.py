@@ -89,7 +89,7 @@ def summary(array: Any) -> str:
 
 def grid_html(array: Any) -> str:
     """A small array as an HTML table (rows as rows), a larger one as its summary."""
-    if not is_grid(tuple(array.shape)):
+    if not is_grid(tuple(array.shape)) or array.ndim == 0:
         return html.escape(summary(array))
     rows = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in grid(array))
     return f'<table class="grid">{rows}</table>'

@@ -10,11 +10,12 @@ from typing import Any
 
 from tinygraph.tensor import Tensor
 from tinygraph.viz.draw import add_backward, add_local_grads, completion_steps, contribution_letters, forward_scene
-from tinygraph.viz.labels import local_gradient_label, shape_text, summary
+from tinygraph.viz.convention import Convention, convention_for
+from tinygraph.viz.labels import grid_html, produced, shape_text
 from tinygraph.viz.render import GraphvizNotFoundError, image, write_atomically
 from tinygraph.viz.replay import Replay, replay_backward
 from tinygraph.viz.scene import Clusters, Scene, build
-from tinygraph.viz.walk import MAX_NODES, Walk, walk
+from tinygraph.viz.walk import MAX_NODES, Edge, Walk, walk
 
 # A slide show of more steps than this is no longer something to show a class.
 MAX_STEPS = 200
@@ -31,6 +32,7 @@ def step_through(
     clusters: Clusters | None = None,
     rankdir: str = "LR",
     max_steps: int = MAX_STEPS,
+    convention: str = "true",
 ) -> Path:
     """Write the backward pass from `root` as frames, step-1.svg, step-2.svg, ..., and one HTML page.
 
@@ -45,6 +47,8 @@ def step_through(
 
     The page, `out_dir/step-through.html`, holds every frame inline with previous
     and next buttons (and the arrow keys), and needs no network. Returns its path.
+    `convention="notebook"` shows the gradients as the lecture's notebook defines
+    them (dZ2 = Yhat - Y, the 1/n in dW and db), each frame saying so; see draw().
     Without Graphviz's dot program, the frames' DOT sources are written instead
     and GraphvizNotFoundError says how to render them.
     """
@@ -55,12 +59,13 @@ def step_through(
             f"step_through: the graph has more than {MAX_NODES} boxes, too many to show step by step; "
             "draw(root, backward=True) shows the gradients of its last part"
         )
-    replay = replay_backward(root)
+    shown = convention_for(root, convention)
+    replay = shown.replay(replay_backward(root))
     if len(replay.steps) > max_steps:
         raise ValueError(
             f"step_through: the backward pass has {len(replay.steps)} steps, more than max_steps={max_steps}"
         )
-    scenes = [frame(graph, replay, k, values) for k in range(len(replay.steps))]
+    scenes = [frame(graph, replay, k, values, shown) for k in range(len(replay.steps))]
     pictures = [build(scene, rankdir, clusters) for scene in scenes]
     names = [f"step-{k + 1:0{len(str(len(scenes)))}d}" for k in range(len(scenes))]
     try:
@@ -76,7 +81,7 @@ def step_through(
         write_atomically(out_dir / f"{name}.svg", svg.encode())
     remove_stale_frames(out_dir, {f"{name}.svg" for name in names})
     complete = completion_steps(graph, replay)
-    captions = [caption(graph, replay, complete, k) for k in range(len(replay.steps))]
+    captions = [caption(graph, replay, complete, k, shown) for k in range(len(replay.steps))]
     page = out_dir / PAGE
     write_atomically(page, html_page(graph, replay, captions, svgs).encode())
     return page
@@ -89,33 +94,41 @@ def remove_stale_frames(out_dir: Path, current: set[str]) -> None:
             path.unlink()
 
 
-def frame(graph: Walk, replay: Replay, current: int, values: bool) -> Scene:
+def frame(graph: Walk, replay: Replay, current: int, values: bool, convention: Convention) -> Scene:
     """Frame `current`: the full backward picture as it stands at that step."""
-    scene = forward_scene(graph, values)
-    add_local_grads(scene)
-    add_backward(scene, replay, values, current)
-    scene.title = f"Backward pass, step {current + 1} of {len(replay.steps)}: {replay.steps[current].tensor.node.name}"
+    scene = forward_scene(graph, values, convention=convention)
+    add_local_grads(scene, convention)
+    add_backward(scene, replay, values, current, convention)
+    tensor = replay.steps[current].tensor
+    scene.title = f"Backward pass, step {current + 1} of {len(replay.steps)}: {produced(tensor, graph.name(tensor))}"
+    if convention.notebook:
+        scene.title += f" ({convention.name}'s convention)"
     return scene
 
 
-def caption(graph: Walk, replay: Replay, complete: dict[int, int], current: int) -> str:
+def caption(graph: Walk, replay: Replay, complete: dict[int, int], current: int, convention: Convention) -> str:
     """What happens at step `current`, in words and the notebook's notation (as HTML)."""
     step = replay.steps[current]
     name = graph.name(step.tensor)
     node = step.tensor.node
+    d = convention.grad_name
     intro = (
-        f"<b>{html.escape(node.name)}</b> (which computed {html.escape(name)}) receives "
-        f"<span class='received'>dL/d{html.escape(name)}</span> ({gradient_text(step.grad)}) "
-        "and applies its local gradients:"
+        f"<b>{html.escape(produced(step.tensor, name))}</b> receives "
+        f"<span class='received' data-gradient='{html.escape(name)}'>{html.escape(d(name))}</span> "
+        f"({gradient_text(step.grad)}) and applies its local gradients:"
     )
     items = [
-        f"<li><span class='produced'>dL/d{html.escape(graph.name(inp))}</span> ({gradient_text(g)}) via "
-        f"<code>{html.escape(local_gradient_label(step.tensor, i, graph.name))}</code></li>"
+        f"<li><span class='produced' data-gradient='{html.escape(graph.name(inp))}'>"
+        f"{html.escape(d(graph.name(inp)))}</span> ({gradient_text(g)}) via "
+        f"<code>{html.escape(convention.edge_label(Edge(inp, step.tensor, i), graph))}</code></li>"
         for i, (inp, g) in enumerate(zip(node.inputs, step.input_grads))
         if g is not None
     ]
+    note = convention.note()
+    if note:
+        items.append(f"<li class='convention'>{html.escape(note)}</li>")
     summed = [
-        f"<li><span class='completed'>dL/d{html.escape(graph.name(t))}</span> is now complete: "
+        f"<li><span class='completed'>{html.escape(d(graph.name(t)))}</span> is now complete: "
         f"the sum of the {count} contributions of the operations it feeds</li>"
         for t in graph.tensors
         if complete.get(id(t)) == current and (count := len(contribution_letters(graph, t))) > 1
@@ -124,7 +137,8 @@ def caption(graph: Walk, replay: Replay, complete: dict[int, int], current: int)
 
 
 def gradient_text(gradient: Any) -> str:
-    return html.escape(f"{shape_text(tuple(gradient.shape))}: {summary(gradient)}")
+    """`1 × 4:` and the values as a grid (rows as rows), or `3 × 8: min ... mean ... max ...`."""
+    return f"{html.escape(shape_text(tuple(gradient.shape)))}: {grid_html(gradient)}"
 
 
 STYLE = """
@@ -138,6 +152,9 @@ button { font-size: 1rem; padding: 0.3rem 0.9rem; }
 .produced { color: #dc2626; font-weight: bold; }
 .completed { color: #15803d; font-weight: bold; }
 .picture svg { max-width: 100%; height: auto; }
+table.grid { display: inline-table; border-collapse: collapse; vertical-align: middle; font-family: monospace; }
+table.grid td { border: 1px solid #cbd5e1; padding: 0 0.4rem; text-align: right; }
+.convention { color: #7c2d12; }
 """
 
 # Kept free of < and & so that the page stays well-formed XML as well as HTML.
