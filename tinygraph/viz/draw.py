@@ -79,7 +79,9 @@ def draw(
     return build(scene, rankdir, clusters)
 
 
-def forward_scene(graph: Walk, values: bool = False, grads: bool = False, convention: Convention | None = None) -> Scene:
+def forward_scene(
+    graph: Walk, values: bool = False, grads: bool = False, convention: Convention | None = None
+) -> Scene:
     """Every tensor and operation with its name and shape, styled by kind."""
     convention = convention or convention_for(graph.root, "true")
     scene = Scene(graph)
