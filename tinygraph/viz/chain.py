@@ -157,7 +157,8 @@ class Entry:
             for t in self.terms
         )
         head = f"dL/d{self.name}{list(self.index)}"
-        return f"{head} = {self.formula}\n{' ' * len(head)} = {products or '0'}\n{' ' * len(head)} = {number(self.value)}"
+        pad = " " * len(head)
+        return f"{head} = {self.formula}\n{pad} = {products or '0'}\n{pad} = {number(self.value)}"
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(str(self))}</pre>"
