@@ -107,6 +107,7 @@ class Formulas:
     output: str  # the output's symbol, e.g. "Z"
     inputs: tuple[str, ...]  # forward's parameter names, e.g. ("W", "A")
     grads: dict[str, str]  # input symbol -> the right-hand side of dL/d(input) = ...
+    definition: str = ""  # the right-hand side of the output's own formula, e.g. "W A (matrix product)"
 
 
 _GRADIENT = re.compile(r"dL/d(\w+)\s*=\s*(.+)")
@@ -126,7 +127,8 @@ def formulas(node_class: type[Node]) -> Formulas | None:
         match = _GRADIENT.fullmatch(part.strip())
         if match and match[1] in inputs:
             grads[match[1]] = match[2]
-    return Formulas(definition.split("=", 1)[0].strip(), inputs, grads) if grads else None
+    output, _, made = definition.partition("=")
+    return Formulas(output.strip(), inputs, grads, made.strip()) if grads else None
 
 
 def produced(tensor: Tensor, name: str) -> str:
@@ -146,6 +148,36 @@ def summed_over(grad_shape: tuple[int, ...], input_shape: tuple[int, ...]) -> st
         axis = axes[0]
         return f"summed over its {grad_shape[axis]} {'columns' if axis == 1 else 'rows'}"
     return f"summed over axes {', '.join(map(str, axes))}"
+
+
+def symbol_names(output: Tensor, found: Formulas, symbol: Callable[[Tensor, str], str]) -> dict[str, str]:
+    """The docstring's symbols -> the tensors' names, and the node's settings -> their values."""
+    names = {sym: symbol(t, sym) for sym, t in zip(found.inputs, output.node.inputs)}
+    names[found.output] = symbol(output, found.output)
+    names.update((sym, number(value)) for sym, value in output.node.constants().items())
+    return names
+
+
+def named(formula: str, names: dict[str, str]) -> str:
+    """`formula` with every symbol replaced at once, so that W -> A and A -> X cannot chain into W -> X."""
+    return re.sub(
+        r"dL/d(\w+)|\b\w+\b",
+        lambda m: f"dL/d{names.get(m[1], m[1])}" if m[1] else names.get(m[0], m[0]),
+        formula,
+    )
+
+
+def definition_label(output: Tensor, name: Callable[[Tensor], str | None] | None = None) -> str:
+    """What the forward pass computes at `output`'s node, with the tensors' names: `Z1 = W1X + b1`.
+
+    From the first part of the node's docstring; `Add -> Z1` for a node without one.
+    """
+    name = name or (lambda tensor: tensor.name)
+    found = formulas(type(output.node))
+    if found is None or not found.definition:
+        return produced(output, name(output) or "Z")
+    names = symbol_names(output, found, lambda tensor, fallback: name(tensor) or fallback)
+    return f"{names[found.output]} = {named(found.definition, names)}"
 
 
 def local_gradient_label(output: Tensor, position: int, name: Callable[[Tensor], str | None] | None = None) -> str:
@@ -176,15 +208,8 @@ def local_gradient_label(output: Tensor, position: int, name: Callable[[Tensor],
         into = symbol(source, found.inputs[position] if found is not None and position < len(found.inputs) else "A")
         out = symbol(output, found.output if found else "Z")
         return f"dL/d{into} = dL/d{out} · d{out}/d{into}"
-    names = {sym: symbol(t, sym) for sym, t in zip(found.inputs, node.inputs)}
-    names[found.output] = symbol(output, found.output)
-    names.update((sym, number(value)) for sym, value in node.constants().items())
-    # All symbols at once, so that W -> A and A -> X cannot chain into W -> X.
-    formula = re.sub(
-        r"dL/d(\w+)|\b\w+\b",
-        lambda m: f"dL/d{names.get(m[1], m[1])}" if m[1] else names.get(m[0], m[0]),
-        found.grads[found.inputs[position]],
-    )
+    names = symbol_names(output, found, symbol)
+    formula = named(found.grads[found.inputs[position]], names)
     # Elementwise nodes give a gradient of the output's shape; Node sums it to the input's.
     summed = summed_over(output.shape, source.shape) if isinstance(node, Broadcasting) else None
     if summed:
