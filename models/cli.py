@@ -156,7 +156,7 @@ def train_command(args: argparse.Namespace) -> int:
     # What training did (iterations, epochs) overrides what was planned.
     metrics = plan.settings | evaluate(result, train_X, train_Y, val_X, val_Y)
     metrics.update(seed=args.seed, dtype=str(dtype), data=source)
-    written = write_run(args.out, result, metrics, train_X, train_Y)
+    written = write_run(args.out, result, metrics, train_X, train_Y, val_X, val_Y)
     if result.interrupted:
         print(f"interrupted after {result.iterations} iterations; saved what was learned so far")
     if result.stopped_early:
@@ -289,7 +289,13 @@ def evaluate(
 
 
 def write_run(
-    out: Path, result: TrainingResult, metrics: dict[str, Any], train_X: np.ndarray, train_Y: np.ndarray
+    out: Path,
+    result: TrainingResult,
+    metrics: dict[str, Any],
+    train_X: np.ndarray,
+    train_Y: np.ndarray,
+    val_X: np.ndarray,
+    val_Y: np.ndarray,
 ) -> list[str]:
     """history.json, params.npz, metrics.json and the pictures, each written atomically into `out`.
 
@@ -303,7 +309,10 @@ def write_run(
         "learning_curve.png": figure_writer(plots.learning_curve(result.history, result.per)),
     }
     if train_X.shape[0] == IMAGE_FEATURES and train_Y.max() <= 1:
-        files[IMAGE_GRID] = figure_writer(plots.image_grid(train_X, train_Y))
+        first = {name: (X[:, :10], Y[:, :10]) for name, X, Y in (("train", train_X, train_Y), ("val", val_X, val_Y))}
+        P = {name: plots.probabilities_of(result.model, X) for name, (X, _) in first.items()}
+        grid = plots.image_grid(*first["train"], probabilities=P["train"], validation=(*first["val"], P["val"]))
+        files[IMAGE_GRID] = figure_writer(grid)
     elif train_X.shape[0] == 2 and train_Y.max() <= 1:  # the pictures know two classes
         files[DECISION_BOUNDARY] = figure_writer(plots.decision_boundary(result.model, train_X, train_Y))
     try:
