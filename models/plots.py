@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import tinygraph as tg
-from models.classifier import Classifier
 from models.data import DataError
 from models.datasets import IMAGE_SHAPE  # each column of X is a 64 x 64 RGB image, reshaped
 from models.mlp import MLP
@@ -113,12 +112,6 @@ def _title(ax: Any, label: int, probability: float | None) -> None:
         spine.set(visible=wrong, color=MISCLASSIFIED, linewidth=3)
 
 
-def probabilities_of(model: Classifier | MLP, X: np.ndarray) -> np.ndarray:
-    """The model's probability of class 1 for each column of X (1 x n), without recording a graph."""
-    with tg.no_grad():  # an MLP's forward gives logits; its probabilities are the classifier's Yhat
-        return model.probabilities(X) if isinstance(model, MLP) else model.forward(X).numpy()
-
-
 def read_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
     """A history to compare with: a run's history.json, or the notebook's printed log.
 
@@ -140,7 +133,7 @@ NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 NOTEBOOK_LOG = re.compile(rf"iteration\s*\d+\s*:\s*train_loss\s*:?\s*{NUMBER}\s*val_loss\s*:?\s*{NUMBER}")
 
 
-def decision_boundary(model: Classifier | MLP, X: np.ndarray, Y: np.ndarray, resolution: int = 200) -> Figure:
+def decision_boundary(model: MLP, X: np.ndarray, Y: np.ndarray, resolution: int = 200) -> Figure:
     """For 2-D data: the model's probability of class 1 over the plane, its 0.5 contour, and the examples."""
     if X.shape[0] != 2:
         raise tg.ShapeError(f"decision_boundary: needs 2-D examples (2 x n), not X of shape {X.shape}")
@@ -148,7 +141,7 @@ def decision_boundary(model: Classifier | MLP, X: np.ndarray, Y: np.ndarray, res
     low, high = X.min(axis=1) - margin, X.max(axis=1) + margin
     x0, x1 = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
     grid = np.stack([x0.ravel(), x1.ravel()])
-    Yhat = probabilities_of(model, grid).reshape(x0.shape)
+    Yhat = model.probabilities(grid).reshape(x0.shape)
     fig = _figure(figsize=(5, 5), layout="constrained")
     ax = fig.add_subplot()
     ax.contourf(x0, x1, Yhat, levels=20, cmap="RdBu_r", vmin=0, vmax=1, alpha=0.6)
