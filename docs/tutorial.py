@@ -28,7 +28,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from IPython.display import HTML, display
 
 import tinygraph as tg
 from tinygraph.viz import draw, entry, expansion, path_view, step_through
@@ -153,21 +152,16 @@ draw(L, backward=True, values=True, rankdir="TB")
 # %% [markdown]
 # ## 5. Step by step
 #
-# `step_through` writes one frame per step the engine takes, in its own order, and a
-# page with previous/next buttons. The forward pass can be shown frame by frame too.
+# `step_through` shows one frame per step the engine takes, in its own order, with
+# previous/next buttons (click the picture, then use the arrow keys). With
+# `forward=True` the forward pass comes first, values appearing node by node. Click a
+# tensor's box to see its gradient's chain-rule expansion with the numbers.
+# `step_through(L, "some/folder")` also saves the frames and a standalone page.
 
 # %%
-page = step_through(L, out / "steps", values=True)
-print(page, "with", len(list((out / "steps").glob("step-*.svg"))), "frames")
-
-# %%
-from tinygraph.viz.forward import forward_steps  # noqa: E402
-from tinygraph.viz.scene import build  # noqa: E402
-from tinygraph.viz.walk import walk  # noqa: E402
-
-frames = forward_steps(walk(L))
-display(HTML(frames[1].caption))
-build(frames[1].scene, "TB")
+steps = step_through(L, out / "steps", values=True, forward=True)
+print(steps)
+steps
 
 # %% [markdown]
 # ## 6. The 1/n bridge

@@ -46,7 +46,7 @@ def write_graph_views(out_dir: str | Path) -> list[Path]:
     loss, clusters = tiny_example()
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
     written = [render(draw(loss, clusters=clusters, **opts), out_dir / f"{name}.svg") for name, opts in views.items()]
-    written.append(step_through(loss, out_dir / "step-through", clusters=clusters))
+    written.append(step_through(loss, out_dir / "step-through", clusters=clusters).page)
     return written
 
 

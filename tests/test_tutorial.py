@@ -60,8 +60,10 @@ def test_the_notebook_runs_in_under_two_minutes(executed):
 
 def test_the_notebook_shows_the_graph_pictures_and_the_training_figures(executed):
     notebook, _ = executed
-    # values, local gradients, backward, a forward frame, the notebook's convention, a path, LeakyReLU's
-    assert len(outputs(notebook, "image/svg+xml")) == 7
+    # values, local gradients, backward, the notebook's convention, a path, LeakyReLU's
+    assert len(outputs(notebook, "image/svg+xml")) == 6
+    (page,) = outputs(notebook, "text/html")[:1]  # the step-through, inline
+    assert page["data"]["text/html"].startswith('<div class="tg-stepthrough"')
     assert len(outputs(notebook, "image/png")) == 2  # the learning curve and the image grid
 
 

@@ -164,7 +164,7 @@ def svg_grids(svg: ET.Element) -> tuple[list[tuple[str, np.ndarray]], list[tuple
 def test_every_gradient_in_the_captions_is_the_notebooks(lecture, convention, tmp_path):
     t = lecture[0]
     expected = expected_gradients(lecture, convention)
-    html = step_through(t["L"], tmp_path, convention=convention)
+    html = step_through(t["L"], tmp_path, convention=convention).page
     shown = [pair for frame in page_of(html).iter("section") for pair in caption_grids(frame)]
     assert {name for name, _ in shown} == set(expected)
     for name, grid in shown:
@@ -218,7 +218,7 @@ def test_a_picture_in_the_notebook_convention_says_so_in_its_title(lecture):
 
 
 def test_each_frame_of_the_notebook_convention_says_so(lecture, tmp_path):
-    html = step_through(lecture[0]["L"], tmp_path, convention="notebook")
+    html = step_through(lecture[0]["L"], tmp_path, convention="notebook").page
     notes = [" ".join(li.itertext()) for li in page_of(html).iter("li") if li.get("class") == "convention"]
     assert len(notes) == 7 and all(note.startswith("Notebook's convention (n = 4)") for note in notes)
 

@@ -9,7 +9,7 @@ from tinygraph.tensor import Tensor
 from tinygraph.viz.convention import Convention, convention_for
 from tinygraph.viz.labels import kind, shape_text, value_lines
 from tinygraph.viz.replay import Replay, replay_backward
-from tinygraph.viz.scene import Clusters, Line, Scene, build
+from tinygraph.viz.scene import DETAIL, Clusters, Line, Scene, build
 from tinygraph.viz.walk import MAX_NODES, Edge, Walk, walk
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def draw(
     backward: bool = False,
     clusters: Clusters | None = None,
     rankdir: str = "LR",
+    font_scale: float = 1.0,
     max_nodes: int = MAX_NODES,
     convention: str = "true",
 ) -> graphviz.Digraph:
@@ -61,6 +62,8 @@ def draw(
     clusters     {"layer 1": [W1, b1, Z1, A1], ...}, or a function from a tensor to
                  its cluster's label (or None): each cluster is drawn in a frame
     rankdir      "LR" (left to right, the default), "TB", "RL" or "BT"
+    font_scale   every text size multiplied by this (1.5: half as large again);
+                 at 1 the smallest text is 11 pt, 14.7 px in a browser at full size
     max_nodes    past this many boxes only the ones nearest `root` are drawn, and
                  a note says how many were left out
     convention   "true" (dL/dZ1, what backward() computes) or "notebook" (the
@@ -76,7 +79,7 @@ def draw(
     if backward:
         add_backward(scene, shown.replay(replay_backward(root)), values, convention=shown)
     scene.title = shown.note()
-    return build(scene, rankdir, clusters)
+    return build(scene, rankdir, clusters, font_scale)
 
 
 def forward_scene(
@@ -93,17 +96,17 @@ def forward_scene(
         if tensor is graph.root:
             scene.style(key, penwidth="2")
         scene.add_line(key, Line(graph.name(tensor), bold=True, color=None if tensor.name else AUTOMATIC_NAME))
-        scene.add_line(key, Line(shape_text(tensor.shape), size=10))
+        scene.add_line(key, Line(shape_text(tensor.shape), size=DETAIL))
         if values:
             for row in value_lines(tensor.data):
-                scene.add_line(key, Line(row, size=9, mono=True))
+                scene.add_line(key, Line(row, size=DETAIL, mono=True))
         if grads and tensor.grad is not None:
-            scene.add_line(key, Line(f"{convention.grad_name(graph.name(tensor))}:", size=9, color=GRADIENT))
+            scene.add_line(key, Line(f"{convention.grad_name(graph.name(tensor))}:", size=DETAIL, color=GRADIENT))
             for row in value_lines(convention.shown(tensor, tensor.grad)):
-                scene.add_line(key, Line(row, size=9, color=GRADIENT, mono=True))
+                scene.add_line(key, Line(row, size=DETAIL, color=GRADIENT, mono=True))
         if tensor.node is not None:
             scene.style(scene.op_id(tensor), shape="ellipse", style="filled", fillcolor=OP_FILL, color=OP_BORDER)
-            scene.style(scene.op_id(tensor), fontsize="11", **{"class": "op"})
+            scene.style(scene.op_id(tensor), **{"class": "op"})
     return scene
 
 
@@ -132,9 +135,9 @@ def contribution_letters(graph: Walk, tensor: Tensor) -> dict[Edge, str]:
 def gradient_lines(name: str, gradient: Any, values: bool) -> list[Line]:
     """`dL/dZ1: 3 × 4`, or with values `dL/dZ1:` and its grid or summary."""
     if not values:
-        return [Line(f"{name}: {shape_text(tuple(gradient.shape))}", size=10, color=GRADIENT)]
-    rows = [Line(row, size=9, color=GRADIENT, mono=True) for row in value_lines(gradient)]
-    return [Line(f"{name}:", size=10, color=GRADIENT), *rows]
+        return [Line(f"{name}: {shape_text(tuple(gradient.shape))}", size=DETAIL, color=GRADIENT)]
+    rows = [Line(row, size=DETAIL, color=GRADIENT, mono=True) for row in value_lines(gradient)]
+    return [Line(f"{name}:", size=DETAIL, color=GRADIENT), *rows]
 
 
 def completion_steps(graph: Walk, replay: Replay) -> dict[int, int]:
@@ -191,7 +194,7 @@ def add_backward(
         if total is not None and id(tensor) in complete:
             key, at = scene.tensor_id(tensor), complete[id(tensor)]
             hidden = scene.attrs[key]["fillcolor"]
-            scene.add_line(key, Line(f"{name} = {total}", size=10, color=GRADIENT if at <= now else hidden))
+            scene.add_line(key, Line(f"{name} = {total}", size=DETAIL, color=GRADIENT if at <= now else hidden))
             if at == now:
                 scene.style(key, color=COMPLETED, penwidth="3")
         for edge in graph.consumers(tensor):

@@ -1,11 +1,11 @@
-"""docs/pictures.md's Python examples run as written, from the repository root."""
+"""docs/reading-the-pictures.md's Python examples run as written, from the repository root."""
 
 import re
 from pathlib import Path
 
 import pytest
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "pictures.md"
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "reading-the-pictures.md"
 EXAMPLES = re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.S)
 
 
