@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import tinygraph as tg
-from models.data import DataError
+from models.errors import DataError
 from models.datasets import IMAGE_SHAPE  # each column of X is a 64 x 64 RGB image, reshaped
 from models.mlp import MLP
 

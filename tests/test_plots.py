@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from models import plots
-from models.data import DataError
+from models.errors import DataError
 from models.datasets import IMAGE_SHAPE
 
 pytest.importorskip("matplotlib")
@@ -82,3 +85,25 @@ def test_read_history_names_a_file_without_losses(tmp_path):
     path.write_text("nothing here")
     with pytest.raises(DataError, match=r"empty.txt: no line like 'iteration 0"):
         plots.read_history(path)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-m", "models.cli", *args], cwd=root, capture_output=True, text=True)
+
+
+def test_the_curve_command_draws_a_run_with_the_notebooks_log_over_it(tmp_path):
+    history, log, out = tmp_path / "history.json", tmp_path / "notebook.txt", tmp_path / "curve.png"
+    history.write_text(json.dumps({"per": "iteration", "train_loss": [0.7, 0.6], "val_loss": [0.7, 0.65]}))
+    log.write_text("iteration 0 :train_loss:0.69 val_loss0.7\niteration 1 :train_loss:0.6 val_loss0.64\n")
+    done = run_cli("curve", str(history), "--compare", str(log), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_curve_command_names_a_file_without_losses(tmp_path):
+    (tmp_path / "log.txt").write_text("no losses here")
+    done = run_cli("curve", str(tmp_path / "log.txt"), "--out", str(tmp_path / "c.png"))
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("log.txt: no line like 'iteration 0 :train_loss:0.69 val_loss0.69' to read")
+    assert not (tmp_path / "c.png").exists()

@@ -86,6 +86,7 @@ def path_view(
     convention: str = "true",
     clusters: Clusters | None = None,
     rankdir: str = "LR",
+    font_scale: float = 1.0,
 ) -> graphviz.Digraph:
     """The graph with one path from `root` down to `tensor` highlighted, and the chain rule along it.
 
@@ -94,6 +95,7 @@ def path_view(
     is labelled with the step the backward pass takes there (`dL/dZ2 = dL/dYhat *
     Yhat (1 - Yhat)`). Where several paths lead to `tensor`, `which` picks one
     (0, 1, ...) and the title says that the gradient is the sum over all of them.
+    `convention`, `clusters`, `rankdir` and `font_scale` are draw()'s.
     """
     graph = walk(root, MAX_NODES)
     target = find(graph, tensor)
@@ -121,13 +123,13 @@ def path_view(
                 scene.style(scene.op_id(t), color=PATH_COLOR, penwidth="2")
     factors = " · ".join(jacobian_name(edge, graph) for edge in reversed(chosen))
     name = graph.name(target)
-    scene.title = f"{shown.grad_name(name)} = {factors}" if shown.notebook else f"dL/d{name} = {factors}"
+    scene.title = f"dL/d{name} = {factors}"  # the chain rule itself, whichever convention labels the edges
     if len(found) > 1:
         scene.title += f"   (path {which + 1} of {len(found)}: dL/d{name} is the sum over all of them)"
     note = shown.note()
     if note:
         scene.title += "\n" + note
-    return build(scene, rankdir, clusters)
+    return build(scene, rankdir, clusters, font_scale)
 
 
 @dataclass(frozen=True)
