@@ -10,14 +10,14 @@ from typing import Any
 from models import data, plots
 
 
+ABOUT = (
+    "Draw the training and validation losses of a run's history.json, with a second history (another run's "
+    "history.json, or the notebook's printed 'iteration 0 :train_loss:... val_loss...' lines) dashed over it."
+)
+
+
 def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "curve",
-        help="draw a learning curve, with a second history over it",
-        description="Draw the training and validation losses of a run's history.json, with a second history "
-        "(another run's history.json, or the notebook's printed 'iteration 0 :train_loss:... val_loss...' "
-        "lines) in dashed lines over it.",
-    )
+    p = subparsers.add_parser("curve", help="draw a learning curve, with a second history over it", description=ABOUT)
     p.add_argument("history", type=Path, metavar="HISTORY", help="history.json written by tinygraph train")
     p.add_argument("--compare", type=Path, metavar="FILE", help="a second history.json, or the notebook's log")
     p.add_argument("--label", default=None, metavar="TEXT", help="the second history's name in the legend")
