@@ -4,12 +4,12 @@ a tensor showing its gradient's chain-rule expansion."""
 from __future__ import annotations
 
 import pytest
+from playwright import sync_api
 from test_viz_support import notebook_graph
 
 from tinygraph.viz import step_through
 
 pytest.importorskip("graphviz")
-sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = dict(
     executable_path="/usr/bin/chromium",
