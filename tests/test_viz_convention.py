@@ -116,19 +116,19 @@ def numbers(text: str) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?", text)]
 
 
-def caption_grids(frame: ET.Element) -> list[tuple[str, np.ndarray]]:
-    """Each gradient a caption names, with the grid of numbers written after it."""
+def caption_grids(frame: ET.Element, kind: str = "data-gradient") -> list[tuple[str, np.ndarray]]:
+    """Each gradient (or, with kind="data-value", each value) a caption names, with the grid written after it."""
     found = []
     for parent in frame.iter():
         children = list(parent)
         for i, child in enumerate(children):
-            if child.get("data-gradient") is not None:
+            if child.get(kind) is not None:
                 table = next((c for c in children[i + 1 :] if c.tag == "table"), None)
                 if table is None:  # a scalar is written as its number: `dL (scalar: 1)`
                     rows = [numbers(re.match(r" \(scalar: (\S+)\)", child.tail)[1])]
                 else:
                     rows = [[float(td.text) for td in tr] for tr in table]
-                found.append((child.get("data-gradient"), np.array(rows)))
+                found.append((child.get(kind), np.array(rows)))
     return found
 
 
@@ -164,11 +164,20 @@ def svg_grids(svg: ET.Element) -> tuple[list[tuple[str, np.ndarray]], list[tuple
 def test_every_gradient_in_the_captions_is_the_notebooks(lecture, convention, tmp_path):
     t = lecture[0]
     expected = expected_gradients(lecture, convention)
-    html = step_through(t["L"], tmp_path, convention=convention).page
+    html = step_through(t["L"], tmp_path, convention=convention, forward=True).page
     shown = [pair for frame in page_of(html).iter("section") for pair in caption_grids(frame)]
     assert {name for name, _ in shown} == set(expected)
     for name, grid in shown:
         assert_shown(grid, expected[name], name)
+
+
+def test_every_value_in_the_forward_captions_is_the_notebooks(lecture, tmp_path):
+    t, forward = lecture[0], lecture[1]
+    html = step_through(t["L"], tmp_path, forward=True).page
+    shown = [pair for frame in page_of(html).iter("section") for pair in caption_grids(frame, "data-value")]
+    assert {name for name, _ in shown} == set(forward)
+    for name, grid in shown:
+        assert_shown(grid, forward[name], name)
 
 
 @pytest.mark.parametrize("convention", ["true", "notebook"])

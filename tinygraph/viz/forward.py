@@ -64,7 +64,8 @@ def forward_frame(graph: Walk, order: list[Tensor], current: int) -> Scene:
 def forward_caption(graph: Walk, tensor: Tensor) -> str:
     """What the operation computes, with its inputs' values and its result (HTML)."""
     inputs = "".join(
-        f"<li>{html.escape(graph.name(t))} ({html.escape(shape_text(t.shape))}: {grid_html(t.data)})</li>"
+        f"<li><span data-value='{html.escape(graph.name(t))}'>{html.escape(graph.name(t))}</span> "
+        f"({html.escape(shape_text(t.shape))}: {grid_html(t.data)})</li>"
         for t in tensor.node.inputs
     )
     name = graph.name(tensor)
