@@ -160,39 +160,46 @@ def svg_grids(svg: ET.Element) -> tuple[list[tuple[str, np.ndarray]], list[tuple
     return values, gradients
 
 
+@pytest.fixture(scope="module")
+def saved(lecture, tmp_path_factory):
+    """The step-through in each convention, forward pass included, values in the pictures: saved once."""
+    return {
+        convention: step_through(
+            lecture[0]["L"], tmp_path_factory.mktemp(convention), values=True, forward=True, convention=convention
+        ).page
+        for convention in ("true", "notebook")
+    }
+
+
 @pytest.mark.parametrize("convention", ["true", "notebook"])
-def test_every_gradient_in_the_captions_is_the_notebooks(lecture, convention, tmp_path):
-    t = lecture[0]
+def test_every_gradient_in_the_captions_is_the_notebooks(lecture, saved, convention):
     expected = expected_gradients(lecture, convention)
-    html = step_through(t["L"], tmp_path, convention=convention, forward=True).page
-    shown = [pair for frame in page_of(html).iter("section") for pair in caption_grids(frame)]
+    shown = [pair for frame in page_of(saved[convention]).iter("section") for pair in caption_grids(frame)]
     assert {name for name, _ in shown} == set(expected)
     for name, grid in shown:
         assert_shown(grid, expected[name], name)
 
 
-def test_every_value_in_the_forward_captions_is_the_notebooks(lecture, tmp_path):
-    t, forward = lecture[0], lecture[1]
-    html = step_through(t["L"], tmp_path, forward=True).page
-    shown = [pair for frame in page_of(html).iter("section") for pair in caption_grids(frame, "data-value")]
+def test_every_value_in_the_forward_captions_is_the_notebooks(lecture, saved):
+    forward = lecture[1]
+    shown = [pair for frame in page_of(saved["true"]).iter("section") for pair in caption_grids(frame, "data-value")]
     assert {name for name, _ in shown} == set(forward)
     for name, grid in shown:
         assert_shown(grid, forward[name], name)
 
 
 @pytest.mark.parametrize("convention", ["true", "notebook"])
-def test_every_number_in_the_frames_is_the_notebooks(lecture, convention, tmp_path):
-    t, forward = lecture[0], lecture[1]
+def test_every_number_in_the_frames_is_the_notebooks(lecture, saved, convention):
+    forward = lecture[1]
     expected = expected_gradients(lecture, convention)
-    step_through(t["L"], tmp_path, values=True, convention=convention)
-    frames = sorted(tmp_path.glob("step-*.svg"))
-    assert len(frames) == 7
-    for path in frames:
+    frames = sorted(saved[convention].parent.glob("step-*.svg"))
+    assert len(frames) == 14  # 7 forward, then 7 backward
+    for k, path in enumerate(frames):
         values, gradients = svg_grids(parse_svg(path.read_bytes()))
         assert {name for name, _ in values} == set(forward)
-        for name, grid in values:
+        for name, grid in values:  # in a forward frame, those not yet computed are written invisibly
             assert_shown(grid, forward[name], f"{path.name}: {name}")
-        assert {name for name, _ in gradients} == set(expected)
+        assert {name for name, _ in gradients} == (set(expected) if k >= 7 else set())
         for name, grid in gradients:
             assert_shown(grid, expected[name], f"{path.name}: d{name}")
 
@@ -226,15 +233,15 @@ def test_a_picture_in_the_notebook_convention_says_so_in_its_title(lecture):
     assert title.startswith("Notebook's convention (n = 4): dX = 4 · dL/dX for each tensor between the loss")
 
 
-def test_each_frame_of_the_notebook_convention_says_so(lecture, tmp_path):
-    html = step_through(lecture[0]["L"], tmp_path, convention="notebook").page
-    notes = [" ".join(li.itertext()) for li in page_of(html).iter("li") if li.get("class") == "convention"]
+def test_each_backward_frame_of_the_notebook_convention_says_so(saved):
+    page = page_of(saved["notebook"])
+    notes = [" ".join(li.itertext()) for li in page.iter("li") if li.get("class") == "convention"]
     assert len(notes) == 7 and all(note.startswith("Notebook's convention (n = 4)") for note in notes)
 
 
-def test_a_frame_title_names_the_tensor_its_operation_produces(lecture, tmp_path):
-    step_through(lecture[0]["L"], tmp_path)
-    titles = [text_of(parse_svg(p.read_bytes()))[0] for p in sorted(tmp_path.glob("step-*.svg"))]
+def test_a_frame_title_names_the_tensor_its_operation_produces(saved):
+    titles = [text_of(parse_svg(p.read_bytes()))[0] for p in sorted(saved["true"].parent.glob("step-*.svg"))]
+    assert "Forward pass, step 2 of 7: Add -> Z1" in titles
     assert "Backward pass, step 3 of 7: Add -> Z2" in titles
     assert "Backward pass, step 6 of 7: Add -> Z1" in titles
 
