@@ -17,15 +17,16 @@ import sys
 from collections.abc import Sequence
 
 import tinygraph as tg
-from models.commands import curve, graph, predict, train
+from models.commands import curve, graph, predict, train, tune
 from models.commands.arguments import EXIT_BAD_INPUT, EXIT_INTERRUPTED, describe
 from models.errors import UsageError
 
-COMMANDS = (train, predict, graph, curve)
+COMMANDS = (train, predict, graph, tune, curve)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinygraph", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"tinygraph {tg.__version__}")
     subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
