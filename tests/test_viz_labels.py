@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from tinygraph import elementwise, losses, matrix, reductions
+from tinygraph import elementwise, indexing, losses, matrix, reductions
 from tinygraph.viz.labels import formulas, grid_html, local_gradient_label, produced, shape_text, summary, value_lines
 
 BUILT_IN = [
     cls
-    for module in (elementwise, matrix, reductions, losses)
+    for module in (elementwise, matrix, reductions, losses, indexing)
     for _, cls in inspect.getmembers(module, inspect.isclass)
     if issubclass(cls, tg.Node) and cls.__module__ == module.__name__ and "forward" in vars(cls)
 ]
