@@ -255,3 +255,10 @@ def test_the_notebook_convention_needs_a_loss_at_the_root():
 def test_an_unknown_convention_is_refused_by_name(lecture):
     with pytest.raises(tg.TinygraphError, match=r"convention must be one of 'true', 'notebook', not 'torch'"):
         draw(lecture[0]["L"], convention="torch")
+
+
+def test_a_parameter_fed_straight_into_the_loss_keeps_its_true_gradient_label():
+    P = tg.Tensor([[0.3, 0.8]], requires_grad=True, name="P")
+    L = tg.binary_cross_entropy(P, tg.Tensor([[0.0, 1.0]], name="Y"))
+    L.name = "L"
+    assert "dP = (P - Y) / (2 P (1 - P))" in edge_labels(L, convention="notebook")  # = dL/dP: a leaf's, unscaled

@@ -69,10 +69,10 @@ class Convention:
         if not self.notebook:
             return label
         source = graph.name(edge.source)
-        if edge.target is self.root:
+        if edge.target is self.root and edge.source.node is not None:  # the notebook's dYhat: without the 1/n
             return f"d{source} = {self.n} · dL/d{source}"
         formula = re.sub(r"dL/d", "d", label.split(" = ", 1)[1])
-        if edge.source.node is None:  # into a parameter: the notebook's 1/n
+        if edge.source.node is None and edge.target is not self.root:  # into a parameter: the notebook's 1/n
             formula = f"(1/{self.n}) {formula}"
         return f"d{source} = {formula}"
 
