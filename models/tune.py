@@ -35,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 import tinygraph as tg
 from models import data, datasets
-from models.commands.train import count_classes, evaluate, fit, progress_length
+from models.commands.train import count_classes, final_metrics, fit, progress_length
 from models.commands.tune import METRICS, train_parser
 from models.config import TrainingConfig
 from models.errors import TrainingDivergedError
@@ -89,7 +89,7 @@ def train_trial(argv: list[str], callback: Callable[[int], IterationCallback] | 
     result: TrainingResult = fit(config, model, arrays, callback(epochs) if callback else None)
     if result.interrupted:
         raise KeyboardInterrupt
-    return config.settings(classes) | evaluate(result, *arrays)
+    return config.settings(classes) | final_metrics(result, *arrays)
 
 
 def training_data(config: TrainingConfig) -> tuple[np.ndarray, ...]:
@@ -122,11 +122,11 @@ def _run_trial(settings: Settings, trial_id: int, params: dict[str, Any], ctrl_c
         study.pruner, warmup = pruner(settings.pruner, epochs)
         every = math.ceil(epochs / REPORTS)
 
-        def report(epoch: int, train_loss: float, val_loss: float) -> None:
+        def report(epoch: int, logs: dict[str, float]) -> None:
             if ctrl_c.is_set():  # noted, though its KeyboardInterrupt went astray
                 raise KeyboardInterrupt
             if (epoch + 1) % every == 0:
-                trial.report(sign * val_loss, epoch)
+                trial.report(sign * logs["val_loss"], epoch)
                 # judged after the warm-up, before the end (asking reads every trial's curve)
                 if warmup <= epoch < epochs - 1 and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}")
