@@ -35,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 import tinygraph as tg
 from models import data, datasets
-from models.commands.train import count_classes, evaluate, fit, progress_length
+from models.commands.train import count_classes, final_metrics, fit, progress_length
 from models.commands.tune import METRICS, train_parser
 from models.config import TrainingConfig
 from models.errors import TrainingDivergedError
@@ -89,7 +89,7 @@ def train_trial(argv: list[str], callback: Callable[[int], IterationCallback] | 
     result: TrainingResult = fit(config, model, arrays, callback(epochs) if callback else None)
     if result.interrupted:
         raise KeyboardInterrupt
-    return config.settings(classes) | evaluate(result, *arrays)
+    return config.settings(classes) | final_metrics(result, *arrays)
 
 
 def training_data(config: TrainingConfig) -> tuple[np.ndarray, ...]:

@@ -27,3 +27,7 @@ class AnomalyError(TinygraphError, FloatingPointError):
 
 class GradcheckError(TinygraphError, AssertionError):
     """The engine's gradient disagrees with finite differences."""
+
+
+class OptionError(TinygraphError, ValueError):
+    """An option was given a value it cannot take (a convention, a view, a name not in the graph)."""

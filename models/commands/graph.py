@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from models import graph_views
-from models.commands.arguments import EXIT_BAD_INPUT
+from models.commands.arguments import EXIT_BAD_INPUT, layer_sizes
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,12 +22,13 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
+    p.add_argument("--conv", type=layer_sizes, metavar="F,F,...", help="draw a tiny CNN with these blocks instead")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        written = graph_views.write_graph_views(args.out)
+        written = graph_views.write_graph_views(args.out, args.conv)
     except ImportError as error:  # graphviz is an optional extra; the message says how to install it
         print(f"tinygraph: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
