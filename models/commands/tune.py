@@ -15,12 +15,18 @@ import argparse
 import hashlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.commands import arguments
 from models.commands import train as train_command
 from models.errors import UsageError
 from tinygraph.errors import TinygraphError
+
+if TYPE_CHECKING:  # imported when the command runs: the other commands start without Optuna
+    import optuna
+
+    from models.tune import Settings
+    from models.tune_space import Space
 
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}  # what the study does with each
 SAMPLERS = ("tpe", "random", "grid")
@@ -119,7 +125,7 @@ class TunePackagesMissingError(TinygraphError, ImportError):
     """Optuna or threadpoolctl is not installed."""
 
 
-def prepare(args: argparse.Namespace) -> tuple[Any, int | None]:
+def prepare(args: argparse.Namespace) -> tuple[Settings, int | None]:
     """The study's settings and the number of trials to reach, every option checked before the first trial."""
     from models import tune
     from models.config import TrainingConfig
@@ -147,7 +153,9 @@ def prepare(args: argparse.Namespace) -> tuple[Any, int | None]:
     return settings, trials
 
 
-def search(study: Any, settings: Any, args: argparse.Namespace, trials: int | None, done: int) -> bool:
+def search(
+    study: optuna.Study, settings: Settings, args: argparse.Namespace, trials: int | None, done: int
+) -> bool:
     """Run the trials under a progress bar; True when Ctrl-C stopped them."""
     from tqdm import tqdm
 
@@ -155,8 +163,8 @@ def search(study: Any, settings: Any, args: argparse.Namespace, trials: int | No
 
     with tqdm(total=trials, initial=done, desc="trials", unit="trial", file=sys.stderr, dynamic_ncols=True) as bar:
 
-        def on_trial(trial: Any) -> None:
-            bar.update(trial.state.is_finished() and tune.LOST not in trial.user_attrs)
+        def on_trial(trial: optuna.trial.FrozenTrial) -> None:
+            bar.update(int(trial.state.is_finished() and tune.LOST not in trial.user_attrs))
             if trial.state.name == "COMPLETE":
                 bar.set_postfix_str(f"best {settings.metric}={study.best_value:.4f}")
 
@@ -170,7 +178,7 @@ def search(study: Any, settings: Any, args: argparse.Namespace, trials: int | No
     return False
 
 
-def train_best(study: Any, settings: Any, out: Path) -> int:
+def train_best(study: optuna.Study, settings: Settings, out: Path) -> int:
     """`tinygraph train` with the best trial's options, into a normal run folder; train's exit code."""
     from models.cli import main
 
@@ -183,7 +191,7 @@ def train_best(study: Any, settings: Any, out: Path) -> int:
     return main(["train", *settings.train_argv, *options, "--out", str(out)])
 
 
-def first_values(space: Any) -> dict[str, Any]:
+def first_values(space: Space) -> dict[str, Any]:
     """Some point of the space: each option's first choice or low end."""
     return {name: d.choices[0] if hasattr(d, "choices") else d.low for name, d in space.distributions.items()}
 
