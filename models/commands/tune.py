@@ -70,7 +70,9 @@ def add_parser(subcommands: Any) -> None:
     p.add_argument("--timeout", type=arguments.positive_float, metavar="SECONDS", help="start no trial after this time")
     p.add_argument("--seed", type=int, default=1, help="seeds the sampler and every trial's weights (default: 1)")
     p.add_argument("--study", metavar="NAME", help="the study's name (default: made from the data and the options)")
-    p.add_argument("--storage", metavar="URL", default=DEFAULT_STORAGE, help=f"Optuna storage (default: {DEFAULT_STORAGE})")
+    p.add_argument(
+        "--storage", metavar="URL", default=DEFAULT_STORAGE, help=f"Optuna storage (default: {DEFAULT_STORAGE})"
+    )
     p.add_argument(
         "--jobs", type=arguments.positive_int, metavar="N",
         help="trials at once: processes sharing the cores (default: 1; with --scheduler, the cluster's threads)",
