@@ -333,7 +333,8 @@ def executor(jobs: int, scheduler: str | None) -> Iterator[tuple[Callable[..., c
     elif jobs > 1:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         context = multiprocessing.get_context("spawn")  # a fork would share this process's database connections
-        with concurrent.futures.ProcessPoolExecutor(jobs, context, initializer=child_start, initargs=(threads,)) as pool:
+        pool = concurrent.futures.ProcessPoolExecutor(jobs, context, initializer=child_start, initargs=(threads,))
+        with pool:
             yield pool.submit, jobs
     else:
         yield run_here, 1

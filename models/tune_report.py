@@ -50,7 +50,7 @@ def write_plots(study: optuna.Study, folder: Path) -> list[str]:
         wanted["importances.png"] = functools.partial(plots.plot_param_importances, evaluator=evaluator)
     written = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna's notes on experimental plots and few trials are not the user's concern
+        warnings.simplefilter("ignore")  # Optuna's notes on experimental plots and few trials: not the user's concern
         for name, plot in wanted.items():
             axes = plot(study)
             figure = (axes.flat[0] if isinstance(axes, np.ndarray) else axes).figure

@@ -217,7 +217,7 @@ def test_declared_shapes_and_values_are_what_the_examples_draw():
         ("avoid", {"A": 0.0}, "Bad.avoid['A'] must be a list of numbers, not 0.0"),
         ("shapes", {"A": "m n"}, "Bad.shapes must give a shape for each of A, B"),
         ("shapes", {"A": "m ...", "B": "n"}, "Bad.shapes['A'] must be a string such as"),
-        ("constants", ("A", "B"), "Bad: every input is a label or a constant; no gradient is left to check"),
+        ("constant_inputs", ("A", "B"), "Bad: every input is a label or a constant; no gradient is left to check"),
         ("__init__", lambda self, slope: None, "Bad() needs 'slope': declare check_with = ({'slope': ...},)"),
     ],
 )

@@ -21,7 +21,7 @@ from tinygraph.errors import (
     ShapeError,
     TinygraphError,
 )
-from tinygraph.gradcheck import gradcheck
+from tinygraph.gradcheck import gradcheck, numerical_grad
 from tinygraph.losses import binary_cross_entropy, binary_cross_entropy_with_logits, softmax_cross_entropy
 from tinygraph.matrix import matmul, permute, reshape, transpose
 from tinygraph.modes import detect_anomaly, no_grad
@@ -57,6 +57,7 @@ __all__ = [
     "max_pool2d",
     "mean",
     "no_grad",
+    "numerical_grad",
     "permute",
     "relu",
     "reshape",

@@ -20,7 +20,7 @@ parameter names (all optional; docs/check.md shows each):
     shapes = {"W": "m k", "A": "k n"}  letters shared between inputs, numbers fixed,
                                        "..." any leading dimensions, the same for each
     labels = {"Y": [0.0, 1.0]}         data drawn from these values; no gradient checked
-    constants = ("X",)                 data drawn as `domain` says; no gradient checked
+    constant_inputs = ("X",)           data drawn as `domain` says; no gradient checked
     distinct = ("A",)                  entries at least 0.01 apart: no ties, for a max
     check_with = ({"slope": 0.1},)     keyword arguments of the constructor, each checked
 
@@ -53,7 +53,7 @@ AVOID_MARGIN = 1e-2  # far wider than gradcheck's eps = 1e-6, so no difference s
 
 
 class DeclarationError(TinygraphError, TypeError):
-    """A node's check declarations (domain, avoid, shapes, labels, constants, distinct, check_with) make no sense."""
+    """A node's check declarations (domain, avoid, shapes, labels, constant_inputs, distinct, check_with) are wrong."""
 
 
 class HypothesisMissingError(TinygraphError, ImportError):
@@ -272,7 +272,7 @@ def declarations(node_class: type[Node]) -> Declarations:
     domains = {key: _interval(name, key, value) for key, value in declared("domain").items()}
     avoid = {key: _numbers(name, "avoid", key, value) for key, value in declared("avoid").items()}
     labels = {key: _numbers(name, "labels", key, value) for key, value in declared("labels").items()}
-    constants, distinct = _names(node_class, "constants", inputs), _names(node_class, "distinct", inputs)
+    constants, distinct = _names(node_class, "constant_inputs", inputs), _names(node_class, "distinct", inputs)
     shapes = declared("shapes")
     if shapes and set(shapes) != set(inputs):
         raise DeclarationError(f"{name}.shapes must give a shape for each of {', '.join(inputs)}")

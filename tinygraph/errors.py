@@ -46,3 +46,7 @@ class GradcheckError(TinygraphError, AssertionError):
     ):
         super().__init__(message)
         self.position, self.entry, self.analytic, self.numeric, self.kink = position, entry, analytic, numeric, kink
+
+
+class OptionError(TinygraphError, ValueError):
+    """An option was given a value it cannot take (a convention, a view, a name not in the graph)."""

@@ -33,7 +33,7 @@ class Node:
     differences; class attributes say where the node is defined, keyed by forward's
     parameter names (docs/check.md): `domain = {"A": (0.05, 5.0)}`, `avoid = {"Z": [0.0]}`
     for kinks, `shapes = {"W": "m k", "A": "k n"}`, `labels = {"Y": [0.0, 1.0]}` and
-    `constants = ("X",)` for inputs that get no gradient, `distinct = ("A",)` against ties,
+    `constant_inputs = ("X",)` for inputs that get no gradient, `distinct = ("A",)` against ties,
     and `check_with = ({"slope": 0.1},)` for the constructor's arguments.
     """
 
@@ -75,6 +75,10 @@ class Node:
 
     def local_grads(self, grad: Any) -> tuple[Any, ...]:
         raise NotImplementedError
+
+    def constants(self) -> dict[str, float]:
+        """The numbers behind the docstring's symbols (Pow's p, a loss's n), for pictures to show."""
+        return {}
 
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved = arrays

@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     # What training did (iterations, epochs) overrides what was planned.
     metrics = settings | final_metrics(result, *arrays)
     metrics.update(seed=config.seed, dtype=config.dtype, data=config.source)
-    written = write_run(config.out, result, metrics, train_X, train_Y)
+    written = write_run(config.out, result, metrics, *arrays)
     if result.interrupted:
         print(f"interrupted after {result.iterations} iterations; saved what was learned so far")
     if result.stopped_early:
@@ -217,7 +217,13 @@ def final_metrics(
 
 
 def write_run(
-    out: Path, result: TrainingResult, metrics: dict[str, Any], train_X: np.ndarray, train_Y: np.ndarray
+    out: Path,
+    result: TrainingResult,
+    metrics: dict[str, Any],
+    train_X: np.ndarray,
+    train_Y: np.ndarray,
+    val_X: np.ndarray,
+    val_Y: np.ndarray,
 ) -> list[str]:
     """history.json, params.npz, metrics.json and the pictures, each written atomically into `out`.
 
@@ -230,7 +236,10 @@ def write_run(
         "learning_curve.png": figure_writer(plots.learning_curve(result.history, result.per)),
     }
     if train_X.shape[0] == IMAGE_FEATURES and train_Y.max() <= 1:
-        files[IMAGE_GRID] = figure_writer(plots.image_grid(train_X, train_Y))
+        first = {"train": (train_X[:, :10], train_Y[:, :10]), "val": (val_X[:, :10], val_Y[:, :10])}
+        P = {name: result.model.probabilities(X) for name, (X, _) in first.items()}
+        grid = plots.image_grid(*first["train"], probabilities=P["train"], validation=(*first["val"], P["val"]))
+        files[IMAGE_GRID] = figure_writer(grid)
     elif train_X.shape[0] == 2 and train_Y.max() <= 1:  # the pictures know two classes
         files[DECISION_BOUNDARY] = figure_writer(plots.decision_boundary(result.model, train_X, train_Y))
     if isinstance(result.model, CNN):

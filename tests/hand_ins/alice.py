@@ -56,7 +56,7 @@ class Dense(tg.Node):
     """Z = W X + b;  dL/dW = dL/dZ X^T,  dL/db = dL/dZ summed over the n columns"""
 
     shapes = {"W": "nh nx", "X": "nx n", "b": "nh 1"}
-    constants = ("X",)  # the data: no gradient
+    constant_inputs = ("X",)  # the data: no gradient
 
     def forward(self, W, X, b):
         self.save_for_backward(X)

@@ -31,7 +31,7 @@ class MSEForgotOneOverN(tg.Node):
     """L = 1/n sum((Yhat - Y)^2);  dL/dYhat = dL/dL * 2 (Yhat - Y) / n"""
 
     shapes = {"Yhat": "...", "Y": "..."}
-    constants = ("Y",)
+    constant_inputs = ("Y",)
 
     def forward(self, Yhat, Y):
         self.save_for_backward(Yhat, Y)
