@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from tinygraph.checking import DeclarationError, declarations, node_classes
+from tinygraph.checking import node_classes
+from tinygraph.declarations import DeclarationError, declarations, examples
 from tinygraph.testing import check_node
 
 TESTS = Path(__file__).resolve().parent
@@ -194,11 +195,8 @@ def test_an_input_with_a_default_is_checked_only_when_shapes_gives_its_shape():
 def test_declared_shapes_and_values_are_what_the_examples_draw():
     from hypothesis import given, settings
 
-    from tinygraph.checking import _examples  # the strategy check_node draws from
-    from hypothesis import strategies as st
-
     @settings(max_examples=30, database=None)
-    @given(_examples(declarations(Declared), st))
+    @given(examples(declarations(Declared)))  # the strategy check_node draws from
     def draws(example):
         A, B, C = example.arrays["A"], example.arrays["B"], example.arrays["C"]
         assert A.shape[-1] == 2 and B.shape[1] == 1 and C.shape == B.shape[:1] and len(A.shape) <= 3
