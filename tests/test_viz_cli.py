@@ -26,7 +26,7 @@ def test_graph_draws_the_four_views(tmp_path, capsys):
     assert page.count('<section class="tg-frame"') == 7
 
 
-def test_graph_without_dot_says_how_to_render_in_one_line(tmp_path, capsys, no_dot):
+def test_graph_without_any_graphviz_says_how_to_render_in_one_line(tmp_path, capsys, no_graphviz):
     assert main(["graph", "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("tinygraph: error: ") and error.count("\n") == 1
@@ -46,7 +46,7 @@ def test_train_writes_the_trained_models_graph(tmp_path):
     assert W1[:2] == ["W1", "5 × 2"] and W1[2].startswith("min ")
 
 
-def test_train_without_dot_keeps_the_run_and_says_why_there_is_no_graph(tmp_path, capsys, no_dot):
+def test_train_without_any_graphviz_keeps_the_run_and_says_why_there_is_no_graph(tmp_path, capsys, no_graphviz):
     (tmp_path / "graph.svg").write_text("an earlier run's graph")
     assert main(["train", "--iterations", "3", "--hidden", "5", "--out", str(tmp_path)]) == 0
     assert "graph.svg not written: Graphviz's dot program was not found" in capsys.readouterr().err

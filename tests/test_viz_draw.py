@@ -24,13 +24,14 @@ from test_viz_support import (
 
 import tinygraph as tg
 from tinygraph.viz import draw
+from tinygraph.viz.render import image
 from tinygraph.viz.walk import walk
 
 pytest.importorskip("graphviz")
 
 
 def svg(root: tg.Tensor, **options) -> object:
-    return parse_svg(draw(root, **options).pipe(format="svg"))
+    return parse_svg(image(draw(root, **options), "svg"))
 
 
 def names_in(svg_root, kind: str) -> list[str]:
@@ -263,7 +264,7 @@ def test_drawing_changes_neither_the_graph_nor_its_gradients(released):
     t["L"].backward(retain_graph=not released)
     before = snapshot(t)
     for options in [{}, {"values": True, "grads": True}, {"local_grads": True, "backward": True, "values": True}]:
-        draw(t["L"], **options).pipe(format="svg")
+        image(draw(t["L"], **options), "svg")
     assert_same(before, snapshot(t))
 
 

@@ -72,30 +72,30 @@ def test_an_existing_file_is_replaced_whole(picture, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
 
 
-def test_without_dot_the_source_is_written_and_the_error_says_how_to_render_it(picture, tmp_path, no_dot):
+def test_without_any_graphviz_the_source_is_written_and_the_error_says_how_to_render_it(picture, tmp_path, no_graphviz):
     with pytest.raises(GraphvizNotFoundError) as error:
         render(picture, tmp_path / "graph.svg")
     message = str(error.value)
     assert f"dot -Tsvg {tmp_path / 'graph.dot'} -o {tmp_path / 'graph.svg'}" in message
-    assert "apt install graphviz" in message
+    assert "apt install graphviz" in message and "pip install 'tinygraph[viz]'" in message
     assert (tmp_path / "graph.dot").read_text() == picture.source
     assert not (tmp_path / "graph.svg").exists()
 
 
-def test_in_jupyter_a_picture_shows_itself_as_svg(picture):
-    assert set(picture._repr_mimebundle_()) == {"image/svg+xml"}
+def test_in_jupyter_a_picture_shows_itself_as_svg_and_as_html_fitted_to_the_cell(picture):
+    assert set(picture._repr_mimebundle_()) == {"image/svg+xml", "text/html"}
 
 
-def test_in_jupyter_without_dot_a_picture_says_how_to_install_it(picture, no_dot):
+def test_in_jupyter_without_any_graphviz_a_picture_says_how_to_install_it(picture, no_graphviz):
     message = picture._repr_mimebundle_()["text/plain"]
-    assert "needs Graphviz's dot program" in message and "apt install graphviz" in message
+    assert "dot program was not found" in message and "apt install graphviz" in message
 
 
-def test_without_dot_the_dot_source_still_renders(picture, tmp_path, no_dot):
+def test_without_any_graphviz_the_dot_source_still_renders(picture, tmp_path, no_graphviz):
     assert render(picture, tmp_path / "graph.dot").read_text() == picture.source
 
 
-def test_without_dot_the_step_through_writes_its_frames_sources(tmp_path, no_dot):
+def test_without_any_graphviz_the_step_through_writes_its_frames_sources(tmp_path, no_graphviz):
     with pytest.raises(GraphvizNotFoundError, match="dot -Tsvg"):
         step_through(notebook_graph()["L"], tmp_path / "steps")
     frames = sorted(p.name for p in (tmp_path / "steps").iterdir())

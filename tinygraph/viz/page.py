@@ -52,6 +52,24 @@ def inline_svg(svg: str, tensor_names: Mapping[str, str]) -> str:
     return re.sub(r' id="([^"]*)"', key, svg[svg.index("<svg") :])
 
 
+def fitted(svg: str) -> str:
+    """A picture for a notebook cell or page: as wide as its container allows, up to its natural size.
+
+    It shrinks only while its smallest text stays MIN_TEXT_PX or larger; past
+    that it keeps that width and its frame scrolls sideways.
+    """
+    box = [float(v) for v in re.search(r'viewBox="([^"]+)"', svg)[1].split()]
+    smallest = min((float(v) for v in re.findall(r'font-size="([\d.]+)"', svg)), default=14.0)
+    natural, least = box[2] * 4 / 3, box[2] * MIN_TEXT_PX / smallest
+    inner = re.sub(
+        r'<svg width="[^"]*" height="[^"]*"', '<svg style="display: block; width: 100%; height: auto"', inline_svg(svg, {})
+    )
+    return (
+        '<div class="tg-picture" style="max-width: 100%; overflow-x: auto">'
+        f'<div style="width: {natural:.0f}px; max-width: 100%; min-width: {least:.0f}px">{inner}</div></div>'
+    )
+
+
 STYLE = """
 .tg-stepthrough { font-family: Helvetica, Arial, sans-serif; color: #0f172a; max-width: 100%;
   box-sizing: border-box; padding: 4px; border-radius: 6px; outline: none; }
