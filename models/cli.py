@@ -28,7 +28,7 @@ import numpy as np
 
 import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
-from models import data, datasets, graph_views, plots
+from models import data, datasets, graph_command, graph_views, plots
 from models.backends import BACKENDS, train_on
 from models.classifier import Classifier, ParameterError, accuracy
 from models.initializers import INITIALIZERS
@@ -353,31 +353,6 @@ class ProgressBar:
         self.bar.close()
 
 
-# ---- tinygraph graph ----------------------------------------------------------------
-def add_graph_parser(subcommands: Any) -> None:
-    p = subcommands.add_parser(
-        "graph",
-        help="draw the notebook's classifier, for a lecture",
-        description=(
-            "Draw the notebook's classifier on a tiny input into --out: forward.svg, local_grads.svg, "
-            "backward.svg, and step-through/step-through.html, the backward pass step by step. "
-            "Needs the graphviz package (pip install graphviz) and Graphviz's dot program."
-        ),
-    )
-    p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
-    p.set_defaults(run=graph_command)
-
-
-def graph_command(args: argparse.Namespace) -> int:
-    try:
-        written = graph_views.write_graph_views(args.out)
-    except ImportError as error:  # graphviz is an optional extra; the message says how to install it
-        print(f"tinygraph: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(f"wrote {', '.join(p.relative_to(args.out).as_posix() for p in written)} to {args.out}")
-    return 0
-
-
 # ---- tinygraph predict --------------------------------------------------------------
 def add_predict_parser(subcommands: Any) -> None:
     p = subcommands.add_parser(
@@ -496,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     add_train_parser(subcommands)
     add_predict_parser(subcommands)
-    add_graph_parser(subcommands)
+    graph_command.add_parser(subcommands)
     return parser
 
 

@@ -92,7 +92,9 @@ def png(svg: bytes, dpi: float = PNG_DPI) -> bytes:
         import resvg_py
     except ImportError:
         raise NoEngine(f"PNG needs the resvg-py package: {INSTALL_PIP}") from None
-    return bytes(resvg_py.svg_to_bytes(svg_string=svg.decode(), dpi=dpi, background="white"))
+    # Graphviz writes the generic family as "sans-Serif", which resvg matches only in lower case.
+    text = svg.decode().replace("sans-Serif", "sans-serif")
+    return bytes(resvg_py.svg_to_bytes(svg_string=text, dpi=dpi, background="white"))
 
 
 def page_size(svg: bytes) -> tuple[float, float]:

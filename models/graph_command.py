@@ -1,0 +1,75 @@
+"""`tinygraph graph`: the notebook's classifier drawn for a lecture, as files in --out.
+
+    tinygraph graph --out runs/graph                         # SVG pictures, step-through page and slides
+    tinygraph graph --trained 300 --values --rankdir TB      # trained weights, values in the boxes, top down
+    tinygraph graph --format png --font-scale 1.5            # PNG with text half as large again
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from models import graph_views
+
+FORMATS = ("svg", "png", "pdf")
+RANKDIRS = ("LR", "TB", "RL", "BT")
+EXIT_BAD_INPUT = 2
+
+
+def add_parser(subcommands: Any) -> None:
+    p = subcommands.add_parser(
+        "graph",
+        help="draw the notebook's classifier, for a lecture",
+        description=(
+            "Draw the notebook's classifier on a tiny input into --out: forward, local_grads and backward "
+            "pictures, and step-through/ (step-through.html, the backward pass step by step, and "
+            "step-through.pdf, one 16:9 slide per step). Uses Graphviz's dot program when installed, "
+            "else the pip packages of tinygraph[viz]."
+        ),
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
+    p.add_argument("--format", choices=FORMATS, default="svg", help="of the three pictures (default: svg)")
+    p.add_argument("--rankdir", choices=RANKDIRS, default="LR",
+                   help="LR: left to right (default), TB: top to bottom (portrait), RL, BT")  # fmt: skip
+    p.add_argument("--values", action="store_true", help="write each tensor's values (or min/mean/max) in its box")
+    p.add_argument("--font-scale", type=positive_float, default=1.0, metavar="X",
+                   help="every text size times X (default 1; 1.5 for a large lecture room)")  # fmt: skip
+    p.add_argument("--trained", type=non_negative_int, default=0, metavar="N",
+                   help=f"first train the classifier for N iterations on the built-in {graph_views.TRAINED_ON} "
+                        "(default 0: the notebook's untrained +-0.01 weights)")  # fmt: skip
+    p.set_defaults(run=run)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    loss = graph_views.trained_example(args.trained) if args.trained else None
+    options = {"format": args.format, "values": args.values, "rankdir": args.rankdir, "font_scale": args.font_scale}
+    try:
+        written = graph_views.write_graph_views(args.out, loss, **options)
+    except ImportError as error:  # graphviz is an optional extra; the message says how to install it
+        print(f"tinygraph: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {', '.join(p.relative_to(args.out).as_posix() for p in written)} to {args.out}")
+    return 0
