@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from test_viz_support import boxes, parse_svg, text_of
+from test_viz_support import SVG, boxes, numbers, parse_svg, text_of
 
 from models.cli import main
 
@@ -52,3 +52,27 @@ def test_train_without_any_graphviz_keeps_the_run_and_says_why_there_is_no_graph
     assert "graph.svg not written: Graphviz's dot program was not found" in capsys.readouterr().err
     assert not (tmp_path / "graph.svg").exists()  # no stale picture of another model
     assert (tmp_path / "params.npz").is_file()
+
+
+def test_graph_options_choose_format_layout_values_and_text_size(tmp_path):
+    out = tmp_path / "png"
+    assert main(["graph", "--out", str(out), "--format", "png", "--rankdir", "TB", "--values", "--font-scale", "1.5"]) == 0
+    assert (out / "forward.png").read_bytes().startswith(b"\x89PNG")
+    frame = parse_svg((out / "step-through" / "step-1.svg").read_bytes())
+    assert min(float(t.get("font-size")) for t in frame.iter(f"{SVG}text")) == 17  # 11 x 1.5, in whole points
+    width, height = map(float, frame.get("viewBox").split()[2:])
+    assert height > width  # top to bottom: portrait
+
+
+def test_graph_trained_shows_the_trained_weights(tmp_path):
+    assert main(["graph", "--out", str(tmp_path / "a"), "--values"]) == 0
+    assert main(["graph", "--out", str(tmp_path / "b"), "--values", "--trained", "200"]) == 0
+    untrained, trained = (numbers(tensor_box(tmp_path / run / "forward.svg", "W1")[2]) for run in "ab")
+    assert max(map(abs, untrained)) <= 0.01 < max(map(abs, trained))  # the notebook's start: +-0.01
+
+
+@pytest.mark.parametrize(("option", "value"), [("--font-scale", "0"), ("--trained", "-1"), ("--format", "gif")])
+def test_graph_refuses_a_bad_option_with_exit_code_2(tmp_path, option, value):
+    with pytest.raises(SystemExit) as exit:
+        main(["graph", "--out", str(tmp_path), option, value])
+    assert exit.value.code == 2

@@ -352,3 +352,24 @@ def test_arrays_of_another_array_library_are_drawn_with_their_values():
     picture = svg(L, values=True, backward=True)
     assert box_text(picture, "W")[2] == "[1, 2, 3, 4]"
     assert "dL/dW: [2, 4, 6, 8]" in edge_texts(picture)
+
+
+def font_sizes(picture) -> set[float]:
+    return {float(t.get("font-size")) for t in picture.iter(f"{SVG}text")}
+
+
+def test_font_scale_multiplies_every_text_size():
+    L = notebook_graph()["L"]
+    plain, larger = svg(L, local_grads=True), svg(L, local_grads=True, font_scale=1.5)
+    assert min(font_sizes(plain)) == 11  # 14.7 px at a browser's natural size
+    assert sorted(font_sizes(larger)) == [int(1.5 * size + 0.5) for size in sorted(font_sizes(plain))]
+
+
+@pytest.mark.parametrize("scale", [0, -1, float("nan"), float("inf")])
+def test_a_font_scale_that_is_not_a_positive_number_is_refused(scale):
+    with pytest.raises(ValueError, match="draw: font_scale must be a positive number"):
+        draw(notebook_graph()["L"], font_scale=scale)
+
+
+def test_tg_draw_is_tinygraph_viz_draw():
+    assert tg.draw is tg.viz.draw

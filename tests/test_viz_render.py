@@ -6,7 +6,7 @@ import os
 import stat
 
 import pytest
-from test_viz_support import boxes, notebook_graph, parse_svg
+from test_viz_support import SVG, boxes, edge_texts, notebook_graph, parse_svg, text_of
 
 from tinygraph.viz import GraphvizNotFoundError, draw, render, step_through
 
@@ -100,3 +100,26 @@ def test_without_any_graphviz_the_step_through_writes_its_frames_sources(tmp_pat
         step_through(notebook_graph()["L"], tmp_path / "steps")
     frames = sorted(p.name for p in (tmp_path / "steps").iterdir())
     assert frames == [f"step-{k}.dot" for k in range(1, 8)]
+
+
+def test_render_with_font_scale_draws_the_picture_again_with_larger_text(picture, tmp_path):
+    normal = parse_svg(render(picture, tmp_path / "normal.svg").read_bytes())
+    larger = parse_svg(render(picture, tmp_path / "larger.svg", font_scale=2).read_bytes())
+    size = lambda root: min(float(t.get("font-size")) for t in root.iter(f"{SVG}text"))  # noqa: E731
+    assert size(larger) == 2 * size(normal)
+
+
+def test_without_dot_the_pip_packages_draw_svg_png_and_pdf(picture, tmp_path, no_dot):
+    svg = parse_svg(render(picture, tmp_path / "graph.svg").read_bytes())
+    assert len(boxes(svg, "op")) == 7 and "dYhat/dZ2 = (.) * dsigmoid(Z2) = (.) * Yhat (1 - Yhat)" in edge_texts(svg)
+    assert render(picture, tmp_path / "graph.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert render(picture, tmp_path / "graph.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_without_dot_each_line_keeps_its_size_weight_and_colour(tmp_path, no_dot):
+    t = notebook_graph()
+    svg = parse_svg(render(draw(t["L"], backward=True), tmp_path / "graph.svg").read_bytes())
+    (W1,) = [g for g in boxes(svg, "tensor") if text_of(g)[0] == "W1"]
+    name, shape = W1.iter(f"{SVG}text")
+    assert (name.get("font-weight"), float(name.get("font-size")), float(shape.get("font-size"))) == ("bold", 14, 11)
+    assert {t.get("fill") for g in boxes(svg, "edge") for t in g.iter(f"{SVG}text")} == {"#dc2626"}

@@ -50,7 +50,8 @@ class Line:
 
 
 def points(size: float, font_scale: float) -> str:
-    return f"{size * font_scale:.4g}"
+    """A text size in whole points, rounded half up: Graphviz reads HTML labels' POINT-SIZE as a whole number."""
+    return str(max(1, int(size * font_scale + 0.5)))
 
 
 def check_font_scale(font_scale: float, caller: str = "draw") -> float:
