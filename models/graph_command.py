@@ -1,8 +1,8 @@
 """`tinygraph graph`: the notebook's classifier drawn for a lecture, as files in --out.
 
-    tinygraph graph --out runs/graph                         # SVG pictures, step-through page and slides
+    tinygraph graph --out runs/graph                         # SVG pictures and the step-through page
     tinygraph graph --trained 300 --values --rankdir TB      # trained weights, values in the boxes, top down
-    tinygraph graph --format png --font-scale 1.5            # PNG with text half as large again
+    tinygraph graph --format pdf --font-scale 1.5            # PDF, the step-through as 16:9 slides too
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ def add_parser(subcommands: Any) -> None:
         help="draw the notebook's classifier, for a lecture",
         description=(
             "Draw the notebook's classifier on a tiny input into --out: forward, local_grads and backward "
-            "pictures, and step-through/ (step-through.html, the backward pass step by step, and "
-            "step-through.pdf, one 16:9 slide per step). Uses Graphviz's dot program when installed, "
+            "pictures, and step-through/step-through.html, the backward pass step by step (with --format pdf "
+            "also step-through.pdf, one 16:9 slide per step). Uses Graphviz's dot program when installed, "
             "else the pip packages of tinygraph[viz]."
         ),
     )
     p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
-    p.add_argument("--format", choices=FORMATS, default="svg", help="of the three pictures (default: svg)")
+    p.add_argument("--format", choices=FORMATS, default="svg", help="of the pictures (default: svg); pdf adds the step-through as slides")
     p.add_argument("--rankdir", choices=RANKDIRS, default="LR",
                    help="LR: left to right (default), TB: top to bottom (portrait), RL, BT")  # fmt: skip
     p.add_argument("--values", action="store_true", help="write each tensor's values (or min/mean/max) in its box")

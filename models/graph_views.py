@@ -3,9 +3,9 @@
     forward.svg           the graph: W1, b1, Z1, A1, W2, b2, Z2, Yhat, L and their operations
     local_grads.svg       each edge labelled with its local gradient, e.g. dYhat/dZ2 = (.) * Yhat (1 - Yhat)
     backward.svg          the gradients flowing back along the edges, with their shapes
-    step-through/         the backward pass frame by frame: step-1.svg, ... and step-through.html,
-                          and step-through.pdf, one 16:9 slide per step
-(.png or .pdf instead of .svg with format=).
+    step-through/         the backward pass frame by frame: step-1.svg, ... and step-through.html
+(.png or .pdf instead of .svg with format=; with pdf, also step-through/step-through.pdf, one 16:9
+slide per step).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def write_graph_views(
 ) -> list[Path]:
     """forward, local_grads, backward (as `format`) and step-through/ in `out_dir`; returns what was written.
 
-    The step-through is written as its page and frames, and as 16:9 PDF slides.
+    The step-through is written as its page and frames, and with format="pdf" also as 16:9 slides.
     """
     from tinygraph.viz import draw, render, step_through
 
@@ -90,7 +90,9 @@ def write_graph_views(
     style = {"clusters": layers(loss), "values": values, "rankdir": rankdir, "font_scale": font_scale}
     written = [render(draw(loss, **style, **opts), out_dir / f"{name}.{format}") for name, opts in views.items()]
     steps = step_through(loss, out_dir / "step-through", **style)
-    written += [steps.page, steps.save_pdf(out_dir / "step-through" / "step-through.pdf")]
+    written.append(steps.page)
+    if format == "pdf":
+        written.append(steps.save_pdf(out_dir / "step-through" / "step-through.pdf"))
     return written
 
 

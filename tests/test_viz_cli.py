@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -62,6 +63,15 @@ def test_graph_options_choose_format_layout_values_and_text_size(tmp_path):
     assert min(float(t.get("font-size")) for t in frame.iter(f"{SVG}text")) == 17  # 11 x 1.5, in whole points
     width, height = map(float, frame.get("viewBox").split()[2:])
     assert height > width  # top to bottom: portrait
+
+
+def test_graph_in_pdf_writes_the_step_through_as_16_to_9_slides_one_per_step(tmp_path):
+    assert main(["graph", "--out", str(tmp_path), "--format", "pdf"]) == 0
+    assert (tmp_path / "forward.pdf").read_bytes().startswith(b"%PDF-")
+    slides = (tmp_path / "step-through" / "step-through.pdf").read_bytes()
+    assert slides.startswith(b"%PDF-") and len(re.findall(rb"/Type /Page[^s]", slides)) == 7
+    sizes = {tuple(map(float, box.split())) for box in re.findall(rb"/MediaBox \[ ([^]]*) \]", slides)}
+    assert [w / h for _, _, w, h in sizes] == [pytest.approx(16 / 9, rel=1e-3)]
 
 
 def test_graph_trained_shows_the_trained_weights(tmp_path):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 from test_viz_support import boxes, edge_texts, numbers, parse_svg, text_of
@@ -29,16 +27,11 @@ def tensor_names(svg) -> set[str]:
     return {text_of(g)[0] for g in boxes(svg, "tensor")}
 
 
-def test_the_four_views_are_written_with_the_step_through_as_slides(views):
+def test_the_four_views_are_written(views):
     out, written = views
     assert [p.relative_to(out).as_posix() for p in written] == [
-        "forward.svg", "local_grads.svg", "backward.svg", "step-through/step-through.html",
-        "step-through/step-through.pdf",
+        "forward.svg", "local_grads.svg", "backward.svg", "step-through/step-through.html"
     ]  # fmt: skip
-    slides = (out / "step-through" / "step-through.pdf").read_bytes()
-    assert slides.startswith(b"%PDF-") and len(re.findall(rb"/Type /Page[^s]", slides)) == 7
-    sizes = {tuple(map(float, box.split())) for box in re.findall(rb"/MediaBox \[ ([^]]*) \]", slides)}
-    assert [(w / h) for _, _, w, h in sizes] == [pytest.approx(16 / 9, rel=1e-3)]  # every slide 16:9
     assert len(list((out / "step-through").glob("step-*.svg"))) == 7
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tinygraph.viz.scene import Scene, points
@@ -103,23 +103,31 @@ def page_size(svg: bytes) -> tuple[float, float]:
     return float(box[2]) / 72, float(box[3]) / 72
 
 
-def raster_pdf(pngs: Sequence[bytes], sizes: Sequence[tuple[float, float]], dpi: float, draw: Any = None) -> bytes:
+def raster_pdf(
+    pngs: Sequence[bytes],
+    sizes: Sequence[tuple[float, float]],
+    dpi: float,
+    decorate: Callable[[Any, int], Sequence[float]] | None = None,
+) -> bytes:
     """One PDF page per PNG, each page `sizes[k]` inches, the image filling it.
 
-    `draw(figure, k)`, when given, adds to page k (a caption, say) and returns the
-    axes rectangle [left, bottom, width, height] (figure fractions) for the image.
+    `decorate(figure, k)`, when given, adds to page k's matplotlib Figure (a caption,
+    say) and returns the rectangle [left, bottom, width, height] (fractions of the
+    page) left for the image.
     """
+    import numpy as np
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
-    from matplotlib.image import imread
+    from PIL import Image  # matplotlib's own dependency
 
     out = io.BytesIO()
     with PdfPages(out, metadata={"Creator": "tinygraph"}) as pdf:
         for k, (image, size) in enumerate(zip(pngs, sizes, strict=True)):
             figure = Figure(figsize=size, dpi=dpi)
-            rectangle = draw(figure, k) if draw is not None else [0, 0, 1, 1]
+            rectangle = decorate(figure, k) if decorate is not None else [0, 0, 1, 1]
             axes = figure.add_axes(rectangle)
-            axes.imshow(imread(io.BytesIO(image), format="png"), interpolation="antialiased")
+            pixels = np.asarray(Image.open(io.BytesIO(image)).convert("RGB"))  # bytes, not floats: 3x faster
+            axes.imshow(pixels, interpolation="none")  # embedded as is, not resampled
             axes.set_axis_off()
             pdf.savefig(figure)
     return out.getvalue()

@@ -12,6 +12,7 @@ import html
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from typing import Any
 
 from tinygraph.viz.engines import SVG_NS, XLINK_NS, png, raster_pdf
 from tinygraph.viz.page import MIN_TEXT_PX, Frame
@@ -19,7 +20,7 @@ from tinygraph.viz.page import MIN_TEXT_PX, Frame
 SLIDE = (13.333, 7.5)  # inches: PowerPoint's and Keynote's 16:9
 PROJECTOR_PX = 1920  # the slide's width on screen
 PICTURE_HEIGHT = 0.7  # of the slide; the caption has the rest
-DPI = 192.0
+DPI = 144.0  # a 13.3-inch slide shown 1920 pixels wide: one image pixel per screen pixel
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom in the SVG's user units (points)
 
@@ -29,7 +30,7 @@ def slides_pdf(frames: Sequence[Frame]) -> bytes:
     crops = [crop(frame.svg, frame.active) for frame in frames]
     images = [png(svg.encode(), DPI) for svg in crops]
 
-    def caption(figure, k: int) -> list[float]:  # type: ignore[no-untyped-def]
+    def caption(figure: Any, k: int) -> list[float]:
         words = plain_text(frames[k].caption)
         heading = f"Step {k + 1} of {len(frames)}: {frames[k].op} (which computed {frames[k].tensor})"
         figure.text(0.03, 0.96, heading, fontsize=22, weight="bold", va="top")
