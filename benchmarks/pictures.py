@@ -61,7 +61,8 @@ MEASURE = """() => {
     if (!node.textContent.trim() || parent.closest("svg, script, style, textarea")) continue;
     const range = document.createRange();
     range.selectNodeContents(node);
-    consider(parseFloat(getComputedStyle(parent).fontSize), range.getBoundingClientRect(), parent, node.textContent.trim());
+    const size = parseFloat(getComputedStyle(parent).fontSize);
+    consider(size, range.getBoundingClientRect(), parent, node.textContent.trim());
   }
   return {smallest: smallest, text: text, count: count,
           scrolls_sideways: document.documentElement.scrollWidth > innerWidth};

@@ -31,7 +31,8 @@ def add_parser(subcommands: Any) -> None:
         ),
     )
     p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
-    p.add_argument("--format", choices=FORMATS, default="svg", help="of the pictures (default: svg); pdf adds the step-through as slides")
+    p.add_argument("--format", choices=FORMATS, default="svg",
+                   help="of the pictures (default: svg); pdf adds the step-through as slides")  # fmt: skip
     p.add_argument("--rankdir", choices=RANKDIRS, default="LR",
                    help="LR: left to right (default), TB: top to bottom (portrait), RL, BT")  # fmt: skip
     p.add_argument("--values", action="store_true", help="write each tensor's values (or min/mean/max) in its box")

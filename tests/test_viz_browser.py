@@ -23,7 +23,8 @@ NOTEBOOK_CELLS = [
     "x = tg.Tensor(np.ones(2), requires_grad=True, name='x')\ny = tg.tanh(x).sum(); y.name = 'y'",
     "tg.viz.step_through(t['L'])",  # 7 steps
     "tg.viz.step_through(y)",  # 2 steps
-    "tg.draw(t['L'], local_grads=True)",
+    "tg.draw(t['L'], local_grads=True)",  # wider than the cell at readable size
+    "tg.draw(y)",  # narrower than the cell
 ]
 
 
@@ -128,8 +129,17 @@ def test_a_notebook_shows_every_output_with_text_of_14_px_or_more_and_no_sideway
         figures = page.evaluate(MEASURE)
         assert figures["smallest"] >= 14, figures
         assert not figures["scrolls_sideways"]
-    assert page.locator(".tg-picture").count() == 1  # draw()'s picture, fitted to the cell
     assert page.problems == []
+
+
+def test_a_draw_picture_fits_the_cell_or_scrolls_in_its_own_frame(browser, notebook):
+    page = open_page(browser, notebook, "1366x768")
+    wide, narrow = page.locator(".tg-picture").all()
+    cell = page.locator(".output").first.evaluate("e => e.clientWidth")
+    sizes = wide.evaluate("e => [e.clientWidth, e.scrollWidth]")
+    assert sizes[0] == cell and sizes[1] > cell  # at its readable size, scrolling inside its frame
+    sizes = narrow.evaluate("e => [e.clientWidth, e.scrollWidth, e.querySelector('svg').getBoundingClientRect().width]")
+    assert sizes[0] == sizes[1] and sizes[2] <= cell  # whole, within the cell
 
 
 def test_two_step_throughs_in_a_notebook_keep_their_own_state(browser, notebook):

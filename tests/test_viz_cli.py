@@ -57,7 +57,8 @@ def test_train_without_any_graphviz_keeps_the_run_and_says_why_there_is_no_graph
 
 def test_graph_options_choose_format_layout_values_and_text_size(tmp_path):
     out = tmp_path / "png"
-    assert main(["graph", "--out", str(out), "--format", "png", "--rankdir", "TB", "--values", "--font-scale", "1.5"]) == 0
+    options = ["--format", "png", "--rankdir", "TB", "--values", "--font-scale", "1.5"]
+    assert main(["graph", "--out", str(out), *options]) == 0
     assert (out / "forward.png").read_bytes().startswith(b"\x89PNG")
     frame = parse_svg((out / "step-through" / "step-1.svg").read_bytes())
     assert min(float(t.get("font-size")) for t in frame.iter(f"{SVG}text")) == 17  # 11 x 1.5, in whole points

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 
 import pytest
 from test_viz_support import SVG, boxes, edge_texts, notebook_graph, parse_svg, text_of
@@ -123,3 +124,20 @@ def test_without_dot_each_line_keeps_its_size_weight_and_colour(tmp_path, no_dot
     name, shape = W1.iter(f"{SVG}text")
     assert (name.get("font-weight"), float(name.get("font-size")), float(shape.get("font-size"))) == ("bold", 14, 11)
     assert {t.get("fill") for g in boxes(svg, "edge") for t in g.iter(f"{SVG}text")} == {"#dc2626"}
+
+
+def test_without_dot_a_png_needs_resvg_and_the_error_names_it(picture, tmp_path, no_dot, monkeypatch):
+    monkeypatch.setitem(sys.modules, "resvg_py", None)
+    with pytest.raises(GraphvizNotFoundError, match="PNG needs the resvg-py package"):
+        render(picture, tmp_path / "graph.png")
+    assert render(picture, tmp_path / "graph.svg").is_file()  # the layout itself needs no rasteriser
+
+
+@pytest.mark.parametrize("dot", ["present", "hidden"])
+def test_in_jupyter_a_picture_takes_the_cells_width_down_to_its_readable_size(picture, dot, request):
+    if dot == "hidden":
+        request.getfixturevalue("no_dot")
+    fitted = picture._repr_mimebundle_()["text/html"]
+    (svg_tag,) = [line for line in fitted.split(">") if "<svg" in line]
+    assert "width: 100%" in svg_tag and ' width="' not in svg_tag and ' height="' not in svg_tag
+    assert "max-width: 100%" in fitted and "min-width: " in fitted and "overflow-x: auto" in fitted

@@ -61,9 +61,12 @@ def fitted(svg: str) -> str:
     box = [float(v) for v in re.search(r'viewBox="([^"]+)"', svg)[1].split()]
     smallest = min((float(v) for v in re.findall(r'font-size="([\d.]+)"', svg)), default=14.0)
     natural, least = box[2] * 4 / 3, box[2] * MIN_TEXT_PX / smallest
-    inner = re.sub(
-        r'<svg width="[^"]*" height="[^"]*"', '<svg style="display: block; width: 100%; height: auto"', inline_svg(svg, {})
-    )
+    inner = inline_svg(svg, {})
+    start = re.search(r"<svg\b[^>]*>", inner)
+    # Its own width and height (in points) go: the box around it decides, the viewBox keeps the shape.
+    tag = re.sub(r'\s(width|height)="[^"]*"', "", start[0])
+    tag = tag.replace("<svg", '<svg style="display: block; width: 100%; height: auto"', 1)
+    inner = inner[: start.start()] + tag + inner[start.end() :]
     return (
         '<div class="tg-picture" style="max-width: 100%; overflow-x: auto">'
         f'<div style="width: {natural:.0f}px; max-width: 100%; min-width: {least:.0f}px">{inner}</div></div>'
@@ -203,7 +206,11 @@ SCRIPT = """
       if (key === " ") { step = onButton ? null : current + 1; }  // a focused button clicks itself
       if (key === "Home") { step = 0; }
       if (key === "End") { step = frames.length - 1; }
-      if (step !== null) { show(step, true); event.preventDefault(); }
+      if (step !== null) {  // taken: neither the page nor the notebook around it acts on it too
+        show(step, true);
+        event.preventDefault();
+        event.stopPropagation();
+      }
     });
     each(root.querySelectorAll(".tg-view"), function (view) {
       var drag = null;
@@ -265,7 +272,8 @@ def document(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
         f"<title>{html.escape(title)}</title>\n"
-        "<style>body { margin: 8px 16px; } h1 { font: bold 22px Helvetica, Arial, sans-serif; margin: 4px 0; }</style>\n"
+        "<style>body { margin: 8px 16px; } "
+        "h1 { font: bold 22px Helvetica, Arial, sans-serif; margin: 4px 0; }</style>\n"
         f"</head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
         + fragment(title, frames, tensor_names, fill_window=True)
         + "\n</body>\n</html>\n"

