@@ -141,3 +141,15 @@ def test_in_jupyter_a_picture_takes_the_cells_width_down_to_its_readable_size(pi
     (svg_tag,) = [line for line in fitted.split(">") if "<svg" in line]
     assert "width: 100%" in svg_tag and ' width="' not in svg_tag and ' height="' not in svg_tag
     assert "max-width: 100%" in fitted and "min-width: " in fitted and "overflow-x: auto" in fitted
+
+
+def test_render_with_font_scale_refuses_a_graph_not_made_by_draw(tmp_path):
+    with pytest.raises(ValueError, match="render: font_scale and rankdir need a picture made by draw"):
+        render(graphviz.Digraph(), tmp_path / "graph.svg", font_scale=2)
+
+
+def test_render_with_rankdir_lays_the_picture_out_again(picture, tmp_path):
+    wide = parse_svg(render(picture, tmp_path / "wide.svg").read_bytes())
+    tall = parse_svg(render(picture, tmp_path / "tall.svg", rankdir="TB").read_bytes())
+    aspect = lambda root: float(root.get("viewBox").split()[2]) / float(root.get("viewBox").split()[3])  # noqa: E731
+    assert aspect(wide) > 1 > aspect(tall)

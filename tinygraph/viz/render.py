@@ -94,22 +94,30 @@ def image(graph: graphviz.Digraph, format: str) -> bytes:
             ) from error
 
 
-def render(graph: graphviz.Digraph, path: str | os.PathLike[str], *, font_scale: float | None = None) -> Path:
+def render(
+    graph: graphviz.Digraph,
+    path: str | os.PathLike[str],
+    *,
+    font_scale: float | None = None,
+    rankdir: str | None = None,
+) -> Path:
     """Write `graph` (a graphviz.Digraph, as draw() returns) to `path`; its suffix picks the format.
 
     `.svg`, `.png` and `.pdf` are drawn by Graphviz's dot program, or without it by
     the pip packages of `tinygraph[viz]` (PDF then holds a raster image); `.dot`
     (or `.gv`) is the source, which needs nothing. With neither, the source is
     written next to `path` with the suffix `.dot`, and GraphvizNotFoundError says
-    how to render it later. `font_scale` draws a picture from draw() again with
-    its text that much larger (or smaller).
+    how to render it later. `font_scale` and `rankdir` (see draw()) draw a picture
+    from draw() again with its text that much larger, or laid out another way.
     """
     path = Path(path)
-    if font_scale is not None:
+    if font_scale is not None or rankdir is not None:
+        from tinygraph.viz.scene import check_font_scale
+
         drawing = getattr(graph, "drawing", None)
         if drawing is None:
-            raise ValueError("render: font_scale needs a picture made by draw(); this graph was made elsewhere")
-        graph = drawing.build(font_scale)
+            raise ValueError("render: font_scale and rankdir need a picture made by draw(), not another graph")
+        graph = drawing.build(None if font_scale is None else check_font_scale(font_scale, "render"), rankdir)
     format = FORMATS.get(path.suffix.lower())
     if format is None:
         raise ValueError(f"render: cannot tell the format of {path}; use one of the suffixes {', '.join(FORMATS)}")

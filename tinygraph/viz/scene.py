@@ -105,9 +105,12 @@ class Drawing:
     clusters: Clusters | None
     font_scale: float
 
-    def build(self, font_scale: float | None = None, html_labels: bool = True) -> graphviz.Digraph:
+    def build(
+        self, font_scale: float | None = None, rankdir: str | None = None, html_labels: bool = True
+    ) -> graphviz.Digraph:
+        """The picture again; `font_scale` and `rankdir` default to the ones it was made with."""
         scale = self.font_scale if font_scale is None else font_scale
-        return build(self.scene, self.rankdir, self.clusters, scale, html_labels)
+        return build(self.scene, rankdir or self.rankdir, self.clusters, scale, html_labels)
 
 
 def build(
