@@ -110,14 +110,14 @@ CELL = (
 
 def write_cells(out_dir: Path) -> list[Path]:
     """The classifier's three draw() views, each as Jupyter shows it (its text/html), in a 1,100 px cell."""
-    from models.graph_views import layers, tiny_example
+    from models.graph_views import tiny_example
     from tinygraph.viz import draw
 
-    loss = tiny_example()
+    loss, layers = tiny_example()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for view, options in {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}.items():
-        output = draw(loss, clusters=layers(loss), **options)._repr_mimebundle_()["text/html"]
+        output = draw(loss, clusters=layers, **options)._repr_mimebundle_()["text/html"]
         written.append(out_dir / f"cell-{view}.html")
         written[-1].write_text(CELL.format(title=view, output=output))
     return written

@@ -4,38 +4,40 @@ tinygraph's nodes call only the Python array API standard, through each tensor's
 own namespace, so the same graph runs on any of these libraries once the data and
 the parameters live there: all arrays of one model in one library.
 
-    result = train_on("dask", model, (X, Y, X_val, Y_val), iterations=2000,
-                      optimizer=lambda parameters: SGD(parameters, lr), examples_per_chunk=500)
+    model.to("dask")                                   # the same parameter tensors, now Dask arrays
+    data = move_data("dask", (X, Y, X_val, Y_val), examples_per_chunk=500)
+    optimizer = SGD(model.parameters(), lr)
+    result = train(model, *data, iterations=2000, optimizer=optimizer,
+                   on_iteration=after_each_update("dask", model))
+    model.to("numpy")
 
-or, step by step, move() the model and data, and train() with after_each_update().
+numpy itself never needs this module: train() on numpy arrays as they are.
 
 Dask builds graphs lazily. Without persisting the parameters after each update,
 those of iteration k would be a graph of all k iterations before it, recomputed
 from X at every step (8 iterations of the Dask test: 0.4 s for the first, 3.8 s
 for the eighth); persisted, every iteration's graph starts from parameters already
 in memory (on the cluster's workers, for a distributed scheduler).
-For data larger than memory, convert the CSV once with csv_to_npy and read
-it with load_npy("train.npy", "dask", examples_per_chunk=500).
+For data larger than memory, convert the CSV once with models.data.csv_to_npy
+and read it with models.data.load_npy("train.npy", "dask", examples_per_chunk=500).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-import tinygraph as tg
-from models import data
-from models.optimizers import Optimizer
-from models.train import IterationCallback, Model, Schedule, TrainingResult, train
+from models.errors import BackendUnavailableError, ConfigError
+from models.train import IterationCallback
 from tinygraph.backend import to_numpy
+
+if TYPE_CHECKING:
+    from models.mlp import MLP  # which imports this module when a model moves
 
 BACKENDS = ("numpy", "dask", "cupy", "torch")
 
@@ -47,16 +49,12 @@ _PACKAGES = {
 }
 
 
-class BackendUnavailableError(tg.TinygraphError, ImportError):
-    """The array library a backend needs is not installed (or, for a GPU backend, has no GPU)."""
-
-
 def require(backend: str) -> ModuleType:
     """The library module of `backend` (numpy, dask.array, cupy or torch), with a clear error when it is missing."""
     if backend == "numpy":
         return np
     if backend not in _PACKAGES:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     module, package, install = _PACKAGES[backend]
     try:
         return importlib.import_module(module)
@@ -88,52 +86,45 @@ def to_backend(array: Any, backend: str, *, examples_per_chunk: int | None = Non
     return array
 
 
-def model_to_backend(model: Model, backend: str, *, device: Any = None) -> Model:
-    """A copy of `model` (a Classifier or an MLP) whose parameters hold its values in `backend`'s library."""
-    return model.with_arrays(lambda array: to_backend(array, backend, device=device))
-
-
-def move(
+def move_data(
     backend: str,
-    model: Model,
     arrays: Sequence[Any],
     *,
     examples_per_chunk: int | None = None,
     device: Any = None,
     persist: bool = True,
-) -> tuple[Model, list[Any]]:
-    """The model and the data arrays (X, Y, ...) on `backend`, ready for train().
+) -> list[Any]:
+    """The data arrays (X, Y, ...) on `backend`, ready for train() with a model moved there by model.to(backend).
 
     For Dask, the data are cut into blocks of `examples_per_chunk` columns and, if
     `persist`, read into the workers' memory once, instead of being sent with every
     iteration's graph; leave `persist` off for data larger than the cluster's memory.
     """
-    model = model_to_backend(model, backend, device=device)
     arrays = [to_backend(a, backend, examples_per_chunk=examples_per_chunk, device=device) for a in arrays]
     if backend == "dask" and persist:
         import dask
 
         arrays = list(dask.persist(*arrays))
-    return model, arrays
+    return arrays
 
 
 def after_each_update(
-    backend: str, model: Model, then: IterationCallback | None = None
+    backend: str, model: MLP, then: IterationCallback | None = None
 ) -> IterationCallback | None:
     """The on_iteration callback for train() on `backend`: for Dask, persist_parameters(model), then `then`."""
     if backend != "dask":
         return then
     persist = persist_parameters(model)
 
-    def callback(i: int, train_loss: float, val_loss: float) -> None:
+    def callback(epoch: int, logs: dict[str, float]) -> None:
         persist()
         if then is not None:
-            then(i, train_loss, val_loss)
+            then(epoch, logs)
 
     return callback
 
 
-def persist_parameters(model: Model) -> Callable[[], None]:
+def persist_parameters(model: MLP) -> Callable[[], None]:
     """A function that computes the model's updated Dask parameters and keeps them in (the cluster's) memory."""
     import dask
 
@@ -143,42 +134,6 @@ def persist_parameters(model: Model) -> Callable[[], None]:
             p.data = persisted
 
     return persist
-
-
-def train_on(
-    backend: str,
-    model: Model,
-    arrays: Sequence[Any],
-    *,
-    optimizer: Callable[[list[tg.Tensor]], Optimizer],
-    schedule: Callable[[Optimizer], Schedule] | None = None,
-    on_iteration: IterationCallback | None = None,
-    scheduler: str | None = None,
-    examples_per_chunk: int | None = None,
-    device: Any = None,
-    **options: Any,
-) -> TrainingResult:
-    """train() on `backend`, with the model and (train_X, train_Y, val_X, val_Y) moved there first.
-
-    `optimizer` makes the optimiser for the moved parameters, e.g.
-    `lambda parameters: SGD(parameters, lr)`, and `schedule` (if given) the
-    learning-rate schedule for that optimiser. `options` go to train() as they are
-    (iterations or epochs, batch_size, early_stopping, ...). `scheduler` is the
-    address of a running Dask scheduler (dask only; by default Dask uses this
-    machine's threads). The result's model holds the trained parameters as numpy
-    arrays, ready to save; `model` itself is left as it was.
-    """
-    if scheduler is not None and backend != "dask":
-        raise ValueError(f"a scheduler address is for the dask backend, not {backend}")
-    with dask_client(scheduler):
-        moved, arrays = move(backend, model, arrays, examples_per_chunk=examples_per_chunk, device=device)
-        moved_optimizer = optimizer(moved.parameters())
-        result = train(
-            moved, *arrays, optimizer=moved_optimizer, schedule=schedule(moved_optimizer) if schedule else None,
-            on_iteration=after_each_update(backend, moved, on_iteration), **options,
-        )  # fmt: skip
-        # inside the block: persisted Dask parameters live on the cluster, whose client closes with it
-        return dataclasses.replace(result, model=model_to_backend(result.model, "numpy"))
 
 
 @contextmanager
@@ -195,63 +150,3 @@ def dask_client(address: str | None) -> Iterator[Any]:
         ) from error
     with Client(address, timeout=10) as client:
         yield client
-
-
-# ---- the notebook's CSV, once, as a .npy file that Dask reads in blocks -----------------
-def csv_to_npy(
-    csv_path: str | os.PathLike, npy_path: str | os.PathLike | None = None, dtype: Any = np.float64
-) -> Path:
-    """Convert the notebook's CSV (feature rows, then a 0/1 label row) into a .npy file of the same table.
-
-    `npy_path` defaults to the CSV's path with the suffix .npy. The CSV is parsed
-    by models.data.load_csv, with its checks and errors, straight into a
-    memory-mapped file, so it may be larger than memory; the .npy file appears
-    only once the whole CSV has been read and checked.
-    """
-    npy_path = Path(csv_path).with_suffix(".npy") if npy_path is None else Path(npy_path)
-    partial = npy_path.with_name(f".{npy_path.name}.partial")
-    tables = []
-
-    def allocate(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
-        tables.append(np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=shape))
-        return tables[0]
-
-    try:
-        data.load_csv(csv_path, dtype, allocate=allocate)
-        tables.pop().flush()
-        os.replace(partial, npy_path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return npy_path
-
-
-class NpyBlocks:
-    """A .npy file that Dask reads in blocks: each block maps the file afresh.
-
-    Pickling it (to send a graph to a cluster's workers) sends the path, not the
-    data, as a memory map would; the workers must see the same file system.
-    """
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        header = np.load(self.path, mmap_mode="r")
-        self.shape, self.dtype, self.ndim = header.shape, header.dtype, header.ndim
-
-    def __getitem__(self, index: Any) -> np.ndarray:
-        return np.array(np.load(self.path, mmap_mode="r")[index])
-
-
-def load_npy(
-    path: str | os.PathLike, backend: str = "numpy", *, examples_per_chunk: int | None = None
-) -> tuple[Any, Any]:
-    """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; convert the CSV first with csv_to_npy")
-    if backend == "dask":
-        table = NpyBlocks(path)
-        chunks = (table.shape[0], examples_per_chunk or table.shape[1])
-        table = require("dask").from_array(table, chunks=chunks)
-    else:
-        table = to_backend(np.load(path), backend)
-    return table[:-1], table[-1:]

