@@ -75,18 +75,21 @@ def counters(page) -> list[str]:
     return page.locator(".tg-counter").all_inner_texts()
 
 
+# Whether the shown frame's node and arrows lie inside its picture frame and inside the window.
+ACTIVE_IN_VIEW = """root => {
+  const frame = [...root.querySelectorAll(".tg-frame")].find(f => !f.hidden);
+  const view = frame.querySelector(".tg-view").getBoundingClientRect();
+  const left = Math.max(0, view.left), top = Math.max(0, view.top);
+  const right = Math.min(innerWidth, view.right), bottom = Math.min(innerHeight, view.bottom);
+  return frame.dataset.active.split(" ").every(key => {
+    const r = frame.querySelector(`[data-key="${key}"]`).getBoundingClientRect();
+    return r.left >= left - 1 && r.right <= right + 1 && r.top >= top - 1 && r.bottom <= bottom + 1;
+  });
+}"""
+
+
 def active_in_view(page, root) -> bool:
-    """Whether the shown frame's node and arrows lie inside its picture frame and inside the window."""
-    return root.evaluate("""root => {
-      const frame = [...root.querySelectorAll(".tg-frame")].find(f => !f.hidden);
-      const view = frame.querySelector(".tg-view").getBoundingClientRect();
-      const left = Math.max(0, view.left), top = Math.max(0, view.top);
-      const right = Math.min(innerWidth, view.right), bottom = Math.min(innerHeight, view.bottom);
-      return frame.dataset.active.split(" ").every(key => {
-        const r = frame.querySelector(`[data-key="${key}"]`).getBoundingClientRect();
-        return r.left >= left - 1 && r.right <= right + 1 && r.top >= top - 1 && r.bottom <= bottom + 1;
-      });
-    }""")
+    return root.evaluate(ACTIVE_IN_VIEW)
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -103,6 +106,15 @@ def test_every_frame_has_text_of_14_px_or_more_no_sideways_scrolling_and_the_act
         page.keyboard.press("ArrowRight")
     assert counters(page) == ["Step 7 of 7"]
     assert page.problems == []
+
+
+def test_a_narrowed_window_frames_the_picture_again(browser, standalone):
+    page = open_page(browser, standalone, "1920x1080")  # step 1, the loss: at the right end of the picture
+    page.set_viewport_size({"width": 1366, "height": 768})
+    # Framed again once the width change is observed: waited for, and a failure if it never comes.
+    page.wait_for_function(f"({ACTIVE_IN_VIEW})(document.querySelector('.tg-stepthrough'))", timeout=5000)
+    figures = page.evaluate(MEASURE)
+    assert figures["smallest"] >= 14 and not figures["scrolls_sideways"]
 
 
 def test_buttons_and_arrow_keys_move_between_frames(browser, standalone):

@@ -74,8 +74,8 @@ def fitted(svg: str) -> str:
 
 
 STYLE = """
-.tg-stepthrough { font-family: Helvetica, Arial, sans-serif; color: #0f172a; max-width: 100%;
-  box-sizing: border-box; padding: 4px; border-radius: 6px; outline: none; }
+.tg-stepthrough { font-family: Helvetica, Arial, sans-serif; color: #0f172a; background: #ffffff;
+  max-width: 100%; box-sizing: border-box; padding: 4px; border-radius: 6px; outline: none; }
 .tg-stepthrough:focus, .tg-stepthrough:focus-within { box-shadow: 0 0 0 3px #93c5fd; }
 .tg-stepthrough .tg-bar { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; padding: 4px 0; }
 .tg-stepthrough button { font-size: 16px; padding: 4px 14px; cursor: pointer; }
@@ -231,7 +231,13 @@ SCRIPT = """
       view.scrollTo((event.clientX - r.left) * k - view.clientWidth / 2,
                     (event.clientY - r.top) * k - view.clientHeight / 2);
     });
-    window.addEventListener("resize", function () { frameUp(frames[current], false); });
+    // Framed again when its width changes: a resized window, a notebook's side panel opened.
+    var width = -1;
+    function resized() {
+      if (root.clientWidth !== width) { width = root.clientWidth; frameUp(frames[current], false); }
+    }
+    if (window.ResizeObserver) { new ResizeObserver(resized).observe(root); }
+    else { window.addEventListener("resize", resized); }
     show(0, false);
     if (root.hasAttribute("data-fill-window")) { root.focus({preventScroll: true}); }
   }
