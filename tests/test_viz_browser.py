@@ -25,6 +25,7 @@ NOTEBOOK_CELLS = [
     "tg.viz.step_through(y)",  # 2 steps
     "tg.draw(t['L'], local_grads=True)",  # wider than the cell at readable size
     "tg.draw(y)",  # narrower than the cell
+    "from IPython.display import HTML\nHTML(tg.viz.step_through(y).html())",  # a whole page pasted in
 ]
 
 
@@ -154,17 +155,25 @@ def test_a_draw_picture_fits_the_cell_or_scrolls_in_its_own_frame(browser, noteb
     assert sizes[0] == sizes[1] and sizes[2] <= cell  # whole, within the cell
 
 
-def test_two_step_throughs_in_a_notebook_keep_their_own_state(browser, notebook):
+def test_step_throughs_in_a_notebook_keep_their_own_state(browser, notebook):
     page = open_page(browser, notebook, "1920x1080")
-    first, second = page.locator(".tg-stepthrough").all()
-    assert counters(page) == ["Step 1 of 7", "Step 1 of 2"]
+    first, second, pasted = page.locator(".tg-stepthrough").all()
+    assert counters(page) == ["Step 1 of 7", "Step 1 of 2", "Step 1 of 2"]
     second.locator("[data-action=next]").click()
-    assert counters(page) == ["Step 1 of 7", "Step 2 of 2"]
+    assert counters(page) == ["Step 1 of 7", "Step 2 of 2", "Step 1 of 2"]
     first.click()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
-    assert counters(page) == ["Step 3 of 7", "Step 2 of 2"]
+    assert counters(page) == ["Step 3 of 7", "Step 2 of 2", "Step 1 of 2"]
     assert first.locator(".tg-frame:not([hidden])").get_attribute("data-step") == "3"
+    pasted.locator("[data-action=next]").click()
+    assert counters(page) == ["Step 3 of 7", "Step 2 of 2", "Step 2 of 2"]
+
+
+def test_a_whole_page_pasted_into_a_notebook_restyles_nothing_and_takes_no_focus(browser, notebook):
+    page = open_page(browser, notebook, "1920x1080")
+    assert page.evaluate("document.activeElement === document.body")
+    assert page.evaluate("getComputedStyle(document.body).marginTop") == "0px"  # the notebook's own style
 
 
 def test_keys_typed_into_a_notebook_cell_reach_the_cell_not_the_step_through(browser, notebook):
@@ -177,5 +186,5 @@ def test_keys_typed_into_a_notebook_cell_reach_the_cell_not_the_step_through(bro
     page.keyboard.press("ArrowLeft")
     page.keyboard.type("c")
     assert cell.input_value() == " a cb"
-    assert counters(page) == ["Step 1 of 7", "Step 1 of 2"]
+    assert counters(page) == ["Step 1 of 7", "Step 1 of 2", "Step 1 of 2"]
     assert page.problems == []

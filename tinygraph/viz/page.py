@@ -114,6 +114,8 @@ SCRIPT = """
     var overview = root.querySelector(".tg-overview");
     var lens = overview.querySelector(".tg-lens");
     var current = 0, scale = 1, thumb = 1;
+    // The standalone page, as opposed to the same page pasted into a notebook's output.
+    var ownPage = root.hasAttribute("data-fill-window") ? root.parentElement === document.body : false;
 
     function smallestText(svg) {
       var smallest = Infinity;
@@ -147,10 +149,14 @@ SCRIPT = """
       var width = box.width * scale, height = box.height * scale;
       svg.style.width = width + "px";
       svg.style.height = height + "px";
-      var room = window.innerHeight * 0.7;
-      if (root.hasAttribute("data-fill-window")) {
-        var top = view.getBoundingClientRect().top + window.scrollY;
-        room = window.innerHeight - top - (width > view.clientWidth ? 130 : 16);
+      // As tall as the window allows below the buttons and caption (and the overview, if any);
+      // on its own page also below the heading, in a notebook at most 70%% of the window.
+      var above = view.getBoundingClientRect().top - root.getBoundingClientRect().top;
+      var room = window.innerHeight - above - (width > view.clientWidth ? 130 : 16);
+      if (ownPage) {
+        room -= root.getBoundingClientRect().top + window.scrollY;
+      } else {
+        room = Math.min(room, window.innerHeight * 0.7);
       }
       view.style.height = Math.min(height, Math.max(room, 180)) + "px";
       var keys = (frame.getAttribute("data-active") || "").split(" ").filter(Boolean);
@@ -239,7 +245,8 @@ SCRIPT = """
     if (window.ResizeObserver) { new ResizeObserver(resized).observe(root); }
     else { window.addEventListener("resize", resized); }
     show(0, false);
-    if (root.hasAttribute("data-fill-window")) { root.focus({preventScroll: true}); }
+    // A page of its own takes the keys at once; pasted into a notebook, it takes no focus from a cell.
+    if (ownPage) { root.focus({preventScroll: true}); }
   }
   each(document.querySelectorAll(".tg-stepthrough:not([data-tg-ready])"), setUp);
 })();
@@ -273,14 +280,17 @@ def fragment(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str
 
 
 def document(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str]) -> str:
-    """A standalone page: the step-through filling the window, focused so that the keys work at once."""
+    """A standalone page: the step-through filling the window, focused so that the keys work at once.
+
+    Its only style rule outside the step-through names its own heading's class, so
+    that the page pasted into a notebook (HTML(path.read_text())) restyles nothing there.
+    """
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
         f"<title>{html.escape(title)}</title>\n"
-        "<style>body { margin: 8px 16px; } "
-        "h1 { font: bold 22px Helvetica, Arial, sans-serif; margin: 4px 0; }</style>\n"
-        f"</head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
+        "<style>.tg-title { font: bold 22px Helvetica, Arial, sans-serif; margin: 4px 0; }</style>\n"
+        f'</head>\n<body>\n<h1 class="tg-title">{html.escape(title)}</h1>\n'
         + fragment(title, frames, tensor_names, fill_window=True)
         + "\n</body>\n</html>\n"
     )
