@@ -20,6 +20,7 @@ import numpy as np
 
 import tinygraph as tg
 from models.classifier import Classifier
+from models.cnn import CNN
 from models.data import write_atomically
 from models.errors import ParameterError
 from models.mlp import MLP
@@ -48,6 +49,8 @@ def load(path: str | os.PathLike[str]) -> MLP:
             architecture = json.loads(str(saved[ARCHITECTURE])) if ARCHITECTURE in saved.files else NOTEBOOK
             if architecture.get("network") == "Classifier":
                 return Classifier.from_arrays(arrays)
+            if architecture.get("network") == "CNN":
+                return CNN.from_architecture(architecture, arrays)
             return MLP.from_architecture(architecture, arrays)
     except (ValueError, tg.TinygraphError, zipfile.BadZipFile) as error:  # the models' errors too
         raise ParameterError(f"{path}: {error}") from None

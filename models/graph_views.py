@@ -12,7 +12,7 @@ Every network frames its layers the same way, by MLP.layer_of.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import numpy as np
 import tinygraph as tg
 from models import datasets
 from models.classifier import Classifier
+from models.cnn import CNN
 from models.config import DATASET_DEFAULTS, DEFAULT_DATASET
 from models.mlp import MLP
 from models.optimizers import SGD
@@ -42,6 +43,14 @@ def tiny_example(seed: int = 0) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | 
     model = Classifier(TINY["nx"], TINY["nh"], seed=seed + 1)
     X = rng.normal(size=(TINY["nx"], TINY["n"]))
     return graph_of(model, X, (X[:1] > 0).astype(float))  # every tensor named as in the notebook
+
+
+def tiny_cnn_example(filters: Sequence[int], seed: int = 0) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | None]]:
+    """An untrained CNN with these blocks on two tiny RGB images (just large enough for its poolings)."""
+    rng = np.random.default_rng(seed)
+    side = 2 ** (len(filters) + 1)
+    model = CNN((side, side, 3), filters, seed=seed + 1)
+    return graph_of(model, rng.random((side * side * 3, 2)), np.array([[0.0, 1.0]]))
 
 
 def trained_example(iterations: int, seed: int = 0) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | None]]:

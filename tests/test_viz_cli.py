@@ -82,6 +82,13 @@ def test_graph_trained_shows_the_trained_weights(tmp_path):
     assert max(map(abs, untrained)) <= 0.01 < max(map(abs, trained))  # the notebook's start: +-0.01
 
 
+def test_graph_refuses_training_a_cnn_naming_both_options(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["graph", "--out", str(tmp_path), "--conv", "2", "--trained", "5"])
+    assert exit.value.code == 2 and "--trained" in capsys.readouterr().err
+    assert not (tmp_path / "forward.svg").exists()
+
+
 @pytest.mark.parametrize(("option", "value"), [("--font-scale", "0"), ("--trained", "-1"), ("--format", "gif")])
 def test_graph_refuses_a_bad_option_with_exit_code_2(tmp_path, option, value):
     with pytest.raises(SystemExit) as exit:

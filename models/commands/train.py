@@ -20,21 +20,22 @@ from typing import IO, Any
 
 import numpy as np
 
-import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
-from models import checkpoint, data, datasets, graph_views, plots
+from models import checkpoint, cnn_pictures, data, datasets, graph_views, plots
 from models import backends
 from models.backends import BACKENDS
+from models.commands import cnn_options
 from models.commands.arguments import (
     EXIT_DIVERGED, EXIT_INTERRUPTED, decay_factor, dropout_rate, layer_sizes, non_negative_float, non_negative_int,
     positive_float, positive_int,
 )  # fmt: skip
+from models.cnn import CNN
 from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
 from models.errors import TrainingDivergedError, UsageError
 from models.initializers import INITIALIZERS
-from models.mlp import ACTIVATIONS, MLP, accuracy
+from models.mlp import ACTIVATIONS, MLP
 from models.optimizers import OPTIMIZERS
-from models.train import IterationCallback, TrainingResult, train
+from models.train import IterationCallback, TrainingResult, evaluate, train
 
 IMAGE_FEATURES = math.prod(datasets.IMAGE_SHAPE)
 IMAGE_GRID, DECISION_BOUNDARY = "images.png", "decision_boundary.png"
@@ -88,6 +89,7 @@ def add_parser(subparsers: Any) -> None:
         f"deeper-net defaults: --init {DEEP_DEFAULTS['init']}, --optimizer {DEEP_DEFAULTS['optimizer']} with its "
         f"own default lr, --batch-size {DEEP_DEFAULTS['batch_size']}, --epochs {DEEP_DEFAULTS['epochs']}",
     )
+    cnn_options.add_arguments(deep)
     deep.add_argument("--layers", type=layer_sizes, metavar="N,N,...", help="hidden layer sizes, e.g. 64,32")
     deep.add_argument("--activation", choices=ACTIVATIONS, help="of every hidden layer (default: relu)")
     deep.add_argument("--init", choices=INITIALIZERS, help="initial weights (uniform: the notebook's, the default)")
@@ -130,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_DIVERGED
 
     # What training did (iterations, epochs) overrides what was planned.
-    metrics = settings | evaluate(result, *arrays)
+    metrics = settings | final_metrics(result, *arrays)
     metrics.update(seed=config.seed, dtype=config.dtype, data=config.source)
     written = write_run(config.out, result, metrics, train_X, train_Y)
     if result.interrupted:
@@ -200,16 +202,13 @@ def progress_length(config: TrainingConfig, n: int) -> tuple[int, str]:
     return (config.epochs if config.epochs is not None else -(-config.iterations // per_epoch)), unit
 
 
-def evaluate(
+def final_metrics(
     result: TrainingResult, train_X: np.ndarray, train_Y: np.ndarray, val_X: np.ndarray, val_Y: np.ndarray
 ) -> dict[str, Any]:
     """Accuracies and losses of the trained parameters, and how training went."""
-    model = result.model
     metrics: dict[str, Any] = {}
     for split, X, Y in (("train", train_X, train_Y), ("val", val_X, val_Y)):
-        with tg.no_grad():  # evaluation mode: no dropout
-            metrics[f"{split}_loss"] = model.loss(X, Y).item()
-        metrics[f"{split}_accuracy"] = accuracy(Y, model.predict(X))
+        metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = evaluate(result.model, X, Y)
     metrics.update(
         iterations=result.iterations, epochs=len(result.history["val_loss"]), seconds=result.seconds,
         interrupted=result.interrupted, stopped_early=result.stopped_early, best_epoch=result.best_epoch,
@@ -234,6 +233,8 @@ def write_run(
         files[IMAGE_GRID] = figure_writer(plots.image_grid(train_X, train_Y))
     elif train_X.shape[0] == 2 and train_Y.max() <= 1:  # the pictures know two classes
         files[DECISION_BOUNDARY] = figure_writer(plots.decision_boundary(result.model, train_X, train_Y))
+    if isinstance(result.model, CNN):
+        files.update({name: figure_writer(fig) for name, fig in cnn_pictures.figures(result.model, train_X).items()})
     try:
         graph = graph_views.trained_graph_svg(result.model, train_X, train_Y)
         files[GRAPH] = lambda f: f.write(graph)
@@ -242,7 +243,7 @@ def write_run(
     checkpoint.save(result.model, out / "params.npz")
     for name, write in files.items():
         data.write_atomically(out / name, write)
-    for stale in {IMAGE_GRID, DECISION_BOUNDARY, GRAPH} - files.keys():
+    for stale in {IMAGE_GRID, DECISION_BOUNDARY, GRAPH, *cnn_pictures.NAMES} - files.keys():
         (out / stale).unlink(missing_ok=True)
     return ["params.npz", *files]
 
