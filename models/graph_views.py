@@ -81,16 +81,29 @@ def write_graph_views(
 
     `example` is a loss and its layers, as tiny_example() (the default) returns
     them. The step-through is written as its page and frames, and with
-    format="pdf" also as 16:9 slides. Returns the paths written.
+    format="pdf" also as 16:9 slides. Returns the paths written. Without any
+    Graphviz, every picture's DOT source is still written before
+    GraphvizNotFoundError (the first picture's message) is raised.
     """
-    from tinygraph.viz import draw, render, step_through
+    from tinygraph.viz import GraphvizNotFoundError, draw, render, step_through
 
     out_dir = Path(out_dir)
     loss, clusters = tiny_example() if example is None else example
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
     style = {"clusters": clusters, "values": values, "rankdir": rankdir, "font_scale": font_scale}
-    written = [render(draw(loss, **style, **opts), out_dir / f"{name}.{format}") for name, opts in views.items()]
-    steps = step_through(loss, out_dir / "step-through", **style)
+    written: list[Path] = []
+    missing: list[GraphvizNotFoundError] = []
+    for name, opts in views.items():
+        try:
+            written.append(render(draw(loss, **style, **opts), out_dir / f"{name}.{format}"))
+        except GraphvizNotFoundError as error:  # its source is written; go on with the others'
+            missing.append(error)
+    try:
+        steps = step_through(loss, out_dir / "step-through", **style)
+    except GraphvizNotFoundError as error:
+        missing.append(error)
+    if missing:
+        raise missing[0]
     written.append(steps.page)
     if format == "pdf":
         written.append(steps.save_pdf(out_dir / "step-through" / "step-through.pdf"))

@@ -32,7 +32,8 @@ def test_graph_without_any_graphviz_says_how_to_render_in_one_line(tmp_path, cap
     error = capsys.readouterr().err
     assert error.startswith("tinygraph: error: ") and error.count("\n") == 1
     assert "dot -Tsvg" in error and "apt install graphviz" in error
-    assert (tmp_path / "forward.dot").is_file()
+    sources = ["forward.dot", "local_grads.dot", "backward.dot", "step-through/step-1.dot"]
+    assert all((tmp_path / source).is_file() for source in sources)  # every picture's, not the first's only
 
 
 def test_graph_without_the_graphviz_package_says_how_to_install_it(tmp_path, capsys, monkeypatch):
