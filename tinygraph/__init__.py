@@ -66,3 +66,12 @@ __all__ = [
     "topological_order",
     "transpose",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """tg.draw and tg.viz, imported on first use so that `import tinygraph` needs numpy only."""
+    if name in ("draw", "viz"):
+        import tinygraph.viz
+
+        return tinygraph.viz.draw if name == "draw" else tinygraph.viz
+    raise AttributeError(f"module 'tinygraph' has no attribute {name!r}")
