@@ -4,6 +4,7 @@
     tinygraph predict --params runs/latest/params.npz --data validation.csv
     tinygraph graph --out runs/graph                     # the classifier's graph, for a lecture
     tinygraph curve runs/latest/history.json --compare notebook-log.txt --out curve.png
+    tinygraph check hand_ins/                            # gradient-check the students' nodes
 
 Each subcommand is a module of models/commands with `add_parser(subparsers)` and
 `run(args) -> int`. Bad paths and bad data end with one line on stderr and exit
@@ -17,11 +18,11 @@ import sys
 from collections.abc import Sequence
 
 import tinygraph as tg
-from models.commands import curve, graph, predict, train, tune
+from models.commands import check, curve, graph, predict, train, tune
 from models.commands.arguments import EXIT_BAD_INPUT, EXIT_INTERRUPTED, describe
 from models.errors import UsageError
 
-COMMANDS = (train, predict, graph, tune, curve)
+COMMANDS = (train, predict, graph, tune, curve, check)
 
 
 def build_parser() -> argparse.ArgumentParser:

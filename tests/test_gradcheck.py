@@ -76,6 +76,22 @@ def test_names_the_second_input_when_its_gradient_is_wrong():
     assert numeric == pytest.approx(2 * analytic, rel=1e-6)  # the missing factor is A[0, 0] = 2
 
 
+def test_the_error_holds_the_input_the_entry_and_both_values():
+    with pytest.raises(tg.GradcheckError) as caught:
+        tg.gradcheck(lambda A: HalfSquare.apply(A), [np.array([0.0, 0.0, 3.0])])
+    error = caught.value
+    assert (error.position, error.entry, error.kink) == (0, (2,), False)
+    assert (error.analytic, error.numeric) == pytest.approx(reported_values(error), rel=1e-9)
+
+
+def test_a_disagreement_at_a_kink_says_the_slopes_on_either_side_differ():
+    # relu's gradient at 0 is taken as 0; finite differences straddle the kink and give half the slope.
+    kink = r"the slopes on either side differ \(0 left, [0-9.]+ right\): a kink"
+    with pytest.raises(tg.GradcheckError, match=kink) as caught:
+        tg.gradcheck(tg.relu, [np.array(0.0)])
+    assert caught.value.kink
+
+
 def test_checks_every_output_entry_not_only_their_sum():
     with pytest.raises(tg.GradcheckError):
         tg.gradcheck(lambda A: SwapBackward.apply(A), [np.array([1.0, 2.0])])

@@ -64,7 +64,7 @@ def gradcheck(
     for i, (t, expected) in enumerate(zip(tensors, numeric)):
         if expected is not None:
             analytic = np.zeros_like(t.data) if t.grad is None else np.broadcast_to(t.grad, t.shape)
-            _compare(i, t, analytic, expected, eps, atol, rtol)
+            _compare(i, t, analytic, expected, eps, atol, rtol, loss, tensors)
     return True
 
 
@@ -91,26 +91,37 @@ def _scalar(value: Any) -> float:
 def _differences(f: Callable[..., Any], tensors: list[Tensor], t: Tensor, eps: float) -> np.ndarray:
     numeric = np.zeros(t.shape)
     for index in np.ndindex(*t.shape):
-        original = t.data[index]
-        with no_grad():
-            t.data[index] = original + eps
-            plus = _scalar(f(*tensors))
-            t.data[index] = original - eps
-            minus = _scalar(f(*tensors))
-        t.data[index] = original
-        numeric[index] = (plus - minus) / (2 * eps)
+        numeric[index] = (_loss_at(f, tensors, t, index, eps) - _loss_at(f, tensors, t, index, -eps)) / (2 * eps)
     return numeric
 
 
+def _loss_at(f: Callable[..., Any], tensors: list[Tensor], t: Tensor, index: tuple[int, ...], step: float) -> float:
+    """f's scalar with t's entry `index` moved by `step`, the entry put back afterwards."""
+    original = t.data[index]
+    with no_grad():
+        t.data[index] = original + step
+        value = _scalar(f(*tensors))
+    t.data[index] = original
+    return value
+
+
 def _compare(
-    position: int, t: Tensor, analytic: np.ndarray, numeric: np.ndarray, eps: float, atol: float, rtol: float
-) -> None:
+    position: int, t: Tensor, analytic: np.ndarray, numeric: np.ndarray, eps: float, atol: float, rtol: float,
+    f: Callable[..., Any], tensors: list[Tensor],
+) -> None:  # fmt: skip
     """Raises GradcheckError at the first entry (in row-major order) outside the tolerance."""
     wrong = np.argwhere(~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric)))
     if len(wrong):
         index = tuple(int(i) for i in wrong[0])
         label = f"input {position}" + (f" ({t.name!r})" if t.name else "") + f" of shape {t.shape}"
+        # Only now, for the message: one-sided slopes that disagree betray a kink, not a wrong formula.
+        plus, middle, minus = (_loss_at(f, tensors, t, index, step) for step in (eps, 0.0, -eps))
+        right, left = (plus - middle) / eps, (middle - minus) / eps
+        kink = abs(right - left) > atol + rtol * max(abs(right), abs(left))
         raise GradcheckError(
             f"gradcheck: {label}, entry {index}: analytic gradient {analytic[index]:.10g} "
             f"but finite differences give {numeric[index]:.10g} (eps={eps}, atol={atol}, rtol={rtol})"
-        )
+            + (f"; the slopes on either side differ ({left:.6g} left, {right:.6g} right): a kink at this point?"
+               if kink else ""),
+            position, index, float(analytic[index]), float(numeric[index]), kink,
+        )  # fmt: skip

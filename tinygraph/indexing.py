@@ -18,6 +18,9 @@ class Index(Node):
     twice (t[[0, 0]]) gets both contributions added.
     """
 
+    shapes = {"A": "m n"}
+    check_with = ({"index": 0}, {"index": (slice(None), -1)}, {"index": [0, 0]})  # a row, a column, a row twice
+
     def __init__(self, index: Any):
         self.index = index
 

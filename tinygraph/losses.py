@@ -29,6 +29,9 @@ class BCE(Loss):
     probabilities of exactly 0 or 1 then give a large but finite loss and gradient.
     """
 
+    domain = {"Yhat": (0.01, 0.99), "Y": (0.0, 1.0)}
+    shapes = {"Yhat": "...", "Y": "..."}
+
     def forward(self, Yhat, Y):
         check_same_shape(self.name, Yhat, Y)
         xp = self.xp
@@ -56,6 +59,9 @@ class BCEWithLogits(Loss):
     dBinaryLoss * dsigmoid with the Yhat(1 - Yhat) factors cancelled.
     """
 
+    domain = {"Y": (0.0, 1.0)}
+    shapes = {"Z": "...", "Y": "..."}
+
     def forward(self, Z, Y):
         check_same_shape(self.name, Z, Y)
         xp = self.xp
@@ -79,6 +85,9 @@ class SoftmaxCrossEntropy(Loss):
     Labels are class indices 0..K-1, one per column (shape n or 1 x n). The
     log-softmax is computed with the log-sum-exp shift, so large logits are safe.
     """
+
+    shapes = {"Z": "3 n", "labels": "n"}
+    labels = {"labels": [0.0, 1.0, 2.0]}
 
     def forward(self, Z, labels):
         xp = self.xp

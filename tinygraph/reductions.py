@@ -15,6 +15,9 @@ Axis = int | tuple[int, ...] | None
 class Sum(Node):
     """Z = sum of A over `axis`;  dL/dA = dL/dZ copied back to every entry that was summed"""
 
+    shapes = {"A": "m n"}
+    check_with = ({}, {"axis": 0}, {"axis": 1, "keepdims": True})
+
     def __init__(self, axis: Axis = None, keepdims: bool = False):
         self.axis, self.keepdims = axis, keepdims
 
