@@ -119,6 +119,7 @@ def train(
     history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
     best, shuffle = Best(), np.random.default_rng(shuffle_seed)
     done, stopped_early, interrupted = 0, False, False
+    updating = tg.numeric_problems(f"train(): {type(optimizer).__name__}'s update of the parameters")
     start = time.perf_counter()
     try:
         while done < updates and not stopped_early:
@@ -131,7 +132,8 @@ def train(
                 losses.append(L.item())
                 check_finite(done, losses[-1], val_loss)
                 L.backward()
-                optimizer.step()
+                with updating:
+                    optimizer.step()
                 optimizer.zero_grad()
                 done += 1
             history["train_loss"].append(math.fsum(losses) / len(losses))

@@ -16,6 +16,7 @@ from tinygraph.errors import (
     GradcheckError,
     GraphReleasedError,
     LabelError,
+    NumericWarning,
     ShapeError,
     TinygraphError,
 )
@@ -24,6 +25,7 @@ from tinygraph.losses import binary_cross_entropy, binary_cross_entropy_with_log
 from tinygraph.matrix import matmul, reshape, transpose
 from tinygraph.modes import detect_anomaly, no_grad
 from tinygraph.node import Node
+from tinygraph.numerics import numeric_problems
 from tinygraph.reductions import mean, sum  # noqa: A004 (tg.sum, as np.sum)
 
 __version__ = "0.1.0"
@@ -35,6 +37,7 @@ __all__ = [
     "GraphReleasedError",
     "LabelError",
     "Node",
+    "NumericWarning",
     "ShapeError",
     "Tensor",
     "TinygraphError",
@@ -49,6 +52,7 @@ __all__ = [
     "matmul",
     "mean",
     "no_grad",
+    "numeric_problems",
     "relu",
     "reshape",
     "sigmoid",

@@ -27,3 +27,7 @@ class AnomalyError(TinygraphError, FloatingPointError):
 
 class GradcheckError(TinygraphError, AssertionError):
     """The engine's gradient disagrees with finite differences."""
+
+
+class NumericWarning(RuntimeWarning):
+    """numpy's overflow, division by zero or invalid value, told by the node (or the code) that ran into it."""
