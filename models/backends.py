@@ -4,10 +4,14 @@ tinygraph's nodes call only the Python array API standard, through each tensor's
 own namespace, so the same graph runs on any of these libraries once the data and
 the parameters live there: all arrays of one model in one library.
 
-    result = train_on("dask", model, (X, Y, X_val, Y_val), iterations=2000,
-                      optimizer=lambda parameters: SGD(parameters, lr), examples_per_chunk=500)
+    model.to("dask")                                   # the same parameter tensors, now Dask arrays
+    data = move_data("dask", (X, Y, X_val, Y_val), examples_per_chunk=500)
+    optimizer = SGD(model.parameters(), lr)
+    result = train(model, *data, iterations=2000, optimizer=optimizer,
+                   on_iteration=after_each_update("dask", model))
+    model.to("numpy")
 
-or, step by step, move() the model and data, and train() with after_each_update().
+numpy itself never needs this module: train() on numpy arrays as they are.
 
 Dask builds graphs lazily. Without persisting the parameters after each update,
 those of iteration k would be a graph of all k iterations before it, recomputed
@@ -20,22 +24,23 @@ it with load_npy("train.npy", "dask", examples_per_chunk=500).
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-import tinygraph as tg
 from models import data
-from models.optimizers import Optimizer
-from models.train import IterationCallback, Model, Schedule, TrainingResult, train
+from models.errors import BackendUnavailableError, ConfigError
+from models.train import IterationCallback
 from tinygraph.backend import to_numpy
+
+if TYPE_CHECKING:
+    from models.mlp import MLP  # which imports this module when a model moves
 
 BACKENDS = ("numpy", "dask", "cupy", "torch")
 
@@ -47,16 +52,12 @@ _PACKAGES = {
 }
 
 
-class BackendUnavailableError(tg.TinygraphError, ImportError):
-    """The array library a backend needs is not installed (or, for a GPU backend, has no GPU)."""
-
-
 def require(backend: str) -> ModuleType:
     """The library module of `backend` (numpy, dask.array, cupy or torch), with a clear error when it is missing."""
     if backend == "numpy":
         return np
     if backend not in _PACKAGES:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     module, package, install = _PACKAGES[backend]
     try:
         return importlib.import_module(module)
@@ -88,37 +89,30 @@ def to_backend(array: Any, backend: str, *, examples_per_chunk: int | None = Non
     return array
 
 
-def model_to_backend(model: Model, backend: str, *, device: Any = None) -> Model:
-    """A copy of `model` (a Classifier or an MLP) whose parameters hold its values in `backend`'s library."""
-    return model.with_arrays(lambda array: to_backend(array, backend, device=device))
-
-
-def move(
+def move_data(
     backend: str,
-    model: Model,
     arrays: Sequence[Any],
     *,
     examples_per_chunk: int | None = None,
     device: Any = None,
     persist: bool = True,
-) -> tuple[Model, list[Any]]:
-    """The model and the data arrays (X, Y, ...) on `backend`, ready for train().
+) -> list[Any]:
+    """The data arrays (X, Y, ...) on `backend`, ready for train() with a model moved there by model.to(backend).
 
     For Dask, the data are cut into blocks of `examples_per_chunk` columns and, if
     `persist`, read into the workers' memory once, instead of being sent with every
     iteration's graph; leave `persist` off for data larger than the cluster's memory.
     """
-    model = model_to_backend(model, backend, device=device)
     arrays = [to_backend(a, backend, examples_per_chunk=examples_per_chunk, device=device) for a in arrays]
     if backend == "dask" and persist:
         import dask
 
         arrays = list(dask.persist(*arrays))
-    return model, arrays
+    return arrays
 
 
 def after_each_update(
-    backend: str, model: Model, then: IterationCallback | None = None
+    backend: str, model: MLP, then: IterationCallback | None = None
 ) -> IterationCallback | None:
     """The on_iteration callback for train() on `backend`: for Dask, persist_parameters(model), then `then`."""
     if backend != "dask":
@@ -133,7 +127,7 @@ def after_each_update(
     return callback
 
 
-def persist_parameters(model: Model) -> Callable[[], None]:
+def persist_parameters(model: MLP) -> Callable[[], None]:
     """A function that computes the model's updated Dask parameters and keeps them in (the cluster's) memory."""
     import dask
 
@@ -143,42 +137,6 @@ def persist_parameters(model: Model) -> Callable[[], None]:
             p.data = persisted
 
     return persist
-
-
-def train_on(
-    backend: str,
-    model: Model,
-    arrays: Sequence[Any],
-    *,
-    optimizer: Callable[[list[tg.Tensor]], Optimizer],
-    schedule: Callable[[Optimizer], Schedule] | None = None,
-    on_iteration: IterationCallback | None = None,
-    scheduler: str | None = None,
-    examples_per_chunk: int | None = None,
-    device: Any = None,
-    **options: Any,
-) -> TrainingResult:
-    """train() on `backend`, with the model and (train_X, train_Y, val_X, val_Y) moved there first.
-
-    `optimizer` makes the optimiser for the moved parameters, e.g.
-    `lambda parameters: SGD(parameters, lr)`, and `schedule` (if given) the
-    learning-rate schedule for that optimiser. `options` go to train() as they are
-    (iterations or epochs, batch_size, early_stopping, ...). `scheduler` is the
-    address of a running Dask scheduler (dask only; by default Dask uses this
-    machine's threads). The result's model holds the trained parameters as numpy
-    arrays, ready to save; `model` itself is left as it was.
-    """
-    if scheduler is not None and backend != "dask":
-        raise ValueError(f"a scheduler address is for the dask backend, not {backend}")
-    with dask_client(scheduler):
-        moved, arrays = move(backend, model, arrays, examples_per_chunk=examples_per_chunk, device=device)
-        moved_optimizer = optimizer(moved.parameters())
-        result = train(
-            moved, *arrays, optimizer=moved_optimizer, schedule=schedule(moved_optimizer) if schedule else None,
-            on_iteration=after_each_update(backend, moved, on_iteration), **options,
-        )  # fmt: skip
-        # inside the block: persisted Dask parameters live on the cluster, whose client closes with it
-        return dataclasses.replace(result, model=model_to_backend(result.model, "numpy"))
 
 
 @contextmanager

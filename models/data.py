@@ -33,6 +33,8 @@ from typing import IO, BinaryIO, Literal
 import numpy as np
 from numpy.typing import DTypeLike
 
+from models.errors import DataError
+
 Labels = Literal["binary", "classes"]
 LABEL_KINDS: tuple[str, ...] = ("binary", "classes")
 
@@ -63,10 +65,6 @@ PARSER_OPTIONS = dict(
 BOM = "\ufeff".encode()
 # The cell grammar the slow pass accepts: decimal numbers, spaces around them allowed.
 NUMBER = re.compile(rb"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
-
-
-class DataError(ValueError):
-    """A data file that does not hold the notebook's layout; the message names the file, row and column."""
 
 
 def load_csv(

@@ -1,65 +1,56 @@
-"""The lecture's pictures of the notebook's classifier, for `tinygraph graph` and `tinygraph train`.
+"""The lecture's pictures of a network, for `tinygraph graph` and `tinygraph train`.
 
     forward.svg           the graph: W1, b1, Z1, A1, W2, b2, Z2, Yhat, L and their operations
     local_grads.svg       each edge labelled with its local gradient, e.g. dYhat/dZ2 = (.) * Yhat (1 - Yhat)
     backward.svg          the gradients flowing back along the edges, with their shapes
     step-through/         the backward pass frame by frame: step-1.svg, ... and step-through.html
+
+Every network frames its layers the same way, by MLP.layer_of.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinygraph as tg
-from tinygraph.engine import topological_order
 from models.classifier import Classifier
 from models.mlp import MLP
 
 # A tiny input: the pictures are about the graph, and small arrays keep the labels short.
 TINY = {"nx": 2, "nh": 3, "n": 4}
 
-# The notebook's two layers, framed in the pictures.
-LAYERS = {
-    "hidden layer (ReLU)": ("W1", "b1", "W1X", "Z1", "A1"),
-    "output layer (sigmoid)": ("W2", "b2", "W2A1", "Z2", "Yhat"),
-}
+
+def graph_of(model: MLP, X: Any, Y: Any) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | None]]:
+    """The loss of `model` on (X, Y), and the function that names each of its tensors' layer, for draw()."""
+    steps = model.forward_steps(X)
+    return model.loss_of(steps, Y), model.layer_of(steps)
 
 
-def layers(loss: tg.Tensor) -> dict[str, list[tg.Tensor]]:
-    """The tensors of each layer, found by their names."""
-    members: dict[str, list[tg.Tensor]] = {layer: [] for layer in LAYERS}
-    for tensor in topological_order(loss):
-        for layer, names in LAYERS.items():
-            if tensor.name in names:
-                members[layer].append(tensor)
-    return members
-
-
-def tiny_example(seed: int = 0) -> tg.Tensor:
-    """The notebook's untrained classifier on a tiny random input (nx=2, nh=3, n=4)."""
+def tiny_example(seed: int = 0) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | None]]:
+    """The notebook's untrained classifier on a tiny random input (nx=2, nh=3, n=4): its loss and its layers."""
     rng = np.random.default_rng(seed)
-    model = Classifier.initialize(TINY["nx"], TINY["nh"], seed=seed + 1)
+    model = Classifier(TINY["nx"], TINY["nh"], seed=seed + 1)
     X = rng.normal(size=(TINY["nx"], TINY["n"]))
-    return model.loss(X, (X[:1] > 0).astype(float))  # every tensor named as in the notebook
+    return graph_of(model, X, (X[:1] > 0).astype(float))  # every tensor named as in the notebook
 
 
-def write_graph_views(out_dir: str | Path, loss: tg.Tensor | None = None) -> list[Path]:
-    """forward.svg, local_grads.svg, backward.svg and step-through/ in `out_dir`; returns what was written."""
+def write_graph_views(out_dir: str | Path) -> list[Path]:
+    """forward.svg, local_grads.svg, backward.svg and step-through/ of the tiny example in `out_dir`."""
     from tinygraph.viz import draw, render, step_through
 
     out_dir = Path(out_dir)
-    loss = tiny_example() if loss is None else loss
+    loss, clusters = tiny_example()
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
-    clusters = layers(loss)
     written = [render(draw(loss, clusters=clusters, **opts), out_dir / f"{name}.svg") for name, opts in views.items()]
-    written.append(step_through(loss, out_dir / "step-through", clusters=clusters))
+    written.append(step_through(loss, out_dir / "step-through", clusters=clusters).page)
     return written
 
 
-def trained_graph_svg(model: Classifier | MLP, X: Any, Y: Any) -> bytes:
+def trained_graph_svg(model: MLP, X: Any, Y: Any) -> bytes:
     """The trained model's graph as SVG, with a summary of each parameter, on the first few examples of X.
 
     Raises ImportError without the graphviz package, GraphvizNotFoundError without its dot program.
@@ -68,10 +59,5 @@ def trained_graph_svg(model: Classifier | MLP, X: Any, Y: Any) -> bytes:
     from tinygraph.viz.render import image
 
     n = min(TINY["n"], np.shape(X)[1])
-    X, Y = np.asarray(X)[:, :n], np.asarray(Y)[:, :n]
-    if isinstance(model, MLP):  # any depth: one frame per layer, as the network names them
-        steps = model.forward_steps(X)
-        loss = model.loss_from_logits(steps[f"Z{model.depth}"], Y)
-        return image(draw(loss, values=True, clusters=model.layer_of(steps)), "svg")
-    loss = model.loss(X, Y)
-    return image(draw(loss, values=True, clusters=layers(loss)), "svg")
+    loss, clusters = graph_of(model, np.asarray(X)[:, :n], np.asarray(Y)[:, :n])
+    return image(draw(loss, values=True, clusters=clusters), "svg")

@@ -11,19 +11,23 @@ One output unit means binary labels (0/1) and Yhat = sigmoid(ZL) with binary
 cross-entropy, the notebook's choice (fused with the sigmoid, exact for any logit);
 K output units mean class labels 0..K-1 and softmax cross-entropy. Dropout, when
 asked for, multiplies each hidden Al by a fresh constant mask in training mode.
+The notebook's own network is models.classifier.Classifier, a named case of this one.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 import tinygraph as tg
-from models.classifier import accuracy, input_constant, named, to_labels
+from models.errors import ConfigError, ParameterError
 from models.initializers import initialize
+from tinygraph.backend import as_array, is_foreign_array, namespace_of, to_numpy
+from tinygraph.losses import log_softmax
 
 ACTIVATIONS: dict[str, Callable[[tg.Tensor], tg.Tensor]] = {
     "relu": tg.relu,
@@ -55,14 +59,14 @@ class MLP:
         dropout: float = 0.0,
         dtype: Any = np.float64,
     ):
-        self.layer_sizes = check_layer_sizes(layer_sizes)
-        self.activations = check_activations(activation, hidden_layers=len(self.layer_sizes) - 2)
+        self.layer_sizes = check_layer_sizes(self.kind, layer_sizes)
+        self.activations = check_activations(self.kind, activation, hidden_layers=len(self.layer_sizes) - 2)
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"MLP: dropout is the probability of dropping a unit, in [0, 1), not {dropout!r}")
+            raise ConfigError(f"{self.kind}: dropout is the probability of dropping a unit, in [0, 1), not {dropout!r}")
         self.dropout = dropout
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
-            raise tg.DTypeError(f"MLP: parameters must be floating point, not {self.dtype}")
+            raise tg.DTypeError(f"{self.kind}: parameters must be floating point, not {self.dtype}")
         self.params = {
             name: tg.Tensor(array.astype(self.dtype), requires_grad=True, name=name)
             for name, array in initialize(self.layer_sizes, init, seed).items()
@@ -79,10 +83,10 @@ class MLP:
         """
         missing = [key for key in ("layer_sizes", "activations") if key not in architecture]
         if missing:
-            raise ValueError(f"MLP: the architecture lacks {missing} (found {sorted(architecture)})")
+            raise ParameterError(f"MLP: the architecture lacks {missing} (found {sorted(architecture)})")
         if dtype is None:
             dtype = np.asarray(arrays["W1"]).dtype if "W1" in arrays else np.float64
-        model = cls(
+        model = MLP(
             architecture["layer_sizes"],
             architecture["activations"],
             seed=seed,
@@ -93,6 +97,11 @@ class MLP:
         return model
 
     # ---- what it holds --------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """The network's class name, which errors and saved files carry."""
+        return type(self).__name__
+
     @property
     def depth(self) -> int:
         """L, the number of layers with weights (hidden layers and the output layer)."""
@@ -106,9 +115,25 @@ class MLP:
     def parameters(self) -> list[tg.Tensor]:
         return list(self.params.values())
 
+    def parameter_count(self) -> int:
+        """How many numbers training adjusts: every entry of every weight and bias."""
+        return sum(math.prod(p.shape) for p in self.parameters())
+
+    def summary(self) -> str:
+        """The layers with their shapes and parameter counts, and the total, as a small table."""
+        rows = [("layer", "W", "b", "activation", "parameters")]
+        for layer, activation in enumerate([*self.activations, self.output], start=1):
+            W, b = self.params[f"W{layer}"].shape, self.params[f"b{layer}"].shape
+            count = math.prod(W) + math.prod(b)
+            rows.append((str(layer), " x ".join(map(str, W)), " x ".join(map(str, b)), activation, f"{count:,}"))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+        return "\n".join([repr(self), *lines, f"{self.parameter_count():,} parameters, {self.dtype}"])
+
     def architecture(self) -> dict[str, Any]:
-        """What rebuilds this network with from_architecture: JSON-able, saved beside the parameters."""
+        """What rebuilds this network: JSON-able, saved beside the parameters by models.checkpoint."""
         return {
+            "network": self.kind,
             "layer_sizes": list(self.layer_sizes),
             "activations": list(self.activations),
             "output": self.output,
@@ -116,47 +141,59 @@ class MLP:
         }
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """Copies of the parameters by name, ready for np.savez."""
-        return {name: np.array(p.data, copy=True) for name, p in self.params.items()}
-
-    def with_arrays(self, convert: Callable[[Any], Any]) -> MLP:
-        """A copy whose parameters hold `convert` of this model's arrays (e.g. the same numbers on a GPU).
-
-        The copy draws the same dropout masks as this model would, from its own generator.
-        """
-        moved = copy.copy(self)
-        moved.params = {
-            name: tg.Tensor(convert(p.data), requires_grad=True, name=name) for name, p in self.params.items()
-        }
-        moved.dropout_rng = copy.deepcopy(self.dropout_rng)
-        return moved
+        """Copies of the parameters as numpy arrays by name, ready for np.savez."""
+        return {name: np.array(to_numpy(p.data), copy=True) for name, p in self.params.items()}
 
     def load_arrays(self, arrays: Mapping[str, Any]) -> None:
-        """Give every parameter a copy of arrays[name], cast to the model's dtype (e.g. a saved params.npz)."""
+        """Give every parameter a copy of arrays[name], cast to the model's dtype (e.g. a saved params.npz).
+
+        The arrays must all be there, of the parameters' shapes and of one dtype.
+        """
         missing = [name for name in self.params if name not in arrays]
         if missing:
-            raise KeyError(f"MLP: parameters {missing} are missing (found {sorted(arrays)})")
+            raise ParameterError(f"{self.kind}: parameters {missing} are missing (found {sorted(arrays)})")
         wrong = [
             f"{name} is {np.shape(arrays[name])} but should be {p.shape}"
             for name, p in self.params.items()
             if np.shape(arrays[name]) != p.shape
         ]
         if wrong:
-            raise tg.ShapeError(f"MLP {self.layer_sizes}: parameters of the wrong shape: {'; '.join(wrong)}")
+            raise tg.ShapeError(f"{self.kind} {self.layer_sizes}: parameters of the wrong shape: {'; '.join(wrong)}")
+        dtypes = {np.asarray(arrays[name]).dtype for name in self.params}
+        if len(dtypes) != 1:
+            raise tg.DTypeError(f"{self.kind}: parameters must share one dtype, not {sorted(map(str, dtypes))}")
         for name, p in self.params.items():
             p.data = np.array(arrays[name], dtype=self.dtype, copy=True)
+
+    def to(self, library: str, device: Any = None) -> MLP:
+        """Move every parameter to `library` (numpy, dask, cupy or torch) in place, and return the model.
+
+        The parameters stay the same Tensor objects holding the same numbers, so an
+        optimiser built afterwards serves any library; `device` is torch's (CUDA by
+        default when there is one). Moving to numpy needs none of models.backends.
+        """
+        if library == "numpy":
+            convert = to_numpy
+        else:
+            from models.backends import to_backend
+
+            convert = functools.partial(to_backend, backend=library, device=device)
+        for p in self.parameters():
+            p.set_data(convert(p.data))
+        return self
 
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))
         return f"MLP({sizes}, activations={'/'.join(self.activations) or 'none'}, output={self.output})"
 
     # ---- the forward pass ---------------------------------------------------------------
-    def forward_steps(self, X: Any, training: bool = False) -> dict[str, tg.Tensor]:
+    def forward_steps(self, X: Any, training: bool = False, retain_grad: bool = False) -> dict[str, tg.Tensor]:
         """Every named intermediate tensor, in order: Z1, A1, Z2, A2, ..., ZL (for pictures and inspection).
 
         In training mode with dropout, each hidden Al is followed by Al_dropout = Al * maskl,
         where maskl is 0 for a dropped unit and 1 / (1 - dropout) for a kept one, so that
-        its expected value is Al and evaluation mode needs no rescaling.
+        its expected value is Al and evaluation mode needs no rescaling. With
+        `retain_grad`, each keeps its gradient after backward(), like the notebook's cache.
         """
         A = self.as_input(X)
         steps: dict[str, tg.Tensor] = {}
@@ -167,26 +204,33 @@ class MLP:
             A = steps[f"A{layer}"] = named(ACTIVATIONS[activation](Z), f"A{layer}")
             if training and self.dropout:
                 A = steps[f"A{layer}_dropout"] = named(A * self.dropout_mask(A, layer), f"A{layer}_dropout")
-        return steps
+        return retained(steps) if retain_grad else steps
 
     def layer_of(self, steps: Mapping[str, tg.Tensor]) -> Callable[[tg.Tensor], str | None]:
-        """For Tensor.draw(clusters=...): names each tensor's layer, "layer 1" for W1, b1, W1 A0, Z1, A1, ...
+        """For Tensor.draw(clusters=...): each tensor's layer, "hidden layer 1 (relu)" for W1, b1, W1 A0, Z1, A1, ...
 
-        `steps` is what forward_steps returned for the drawn graph; tensors outside
-        the layers (X, labels, the loss) get None and are drawn outside every frame.
+        `steps` is what forward_steps returned for the drawn graph: Zl starts layer l,
+        and the steps after it are of that layer. Tensors outside the layers (X,
+        labels, the loss) get None and are drawn outside every frame.
         """
+        titles = [f"hidden layer {layer} ({g})" for layer, g in enumerate(self.activations, start=1)]
+        titles.append(f"output layer ({self.output})")
+        members: list[list[tg.Tensor]] = [[] for _ in titles]
+        layer = 0
+        for name, step in steps.items():
+            layer += name == f"Z{layer + 1}"
+            # A step's node inputs are of its layer too: W A before the bias, b, the mask.
+            members[layer - 1] += [step, *(step.node.inputs if step.node is not None else ())]
         labels = {}
-        for layer in range(1, self.depth + 1):
-            own = [steps[name] for name in (f"Z{layer}", f"A{layer}", f"A{layer}_dropout") if name in steps]
-            # Each step's node inputs are of its own layer too: W A before the bias, b, the mask.
-            inputs = [t for step in own if step.node is not None for t in step.node.inputs]
-            for tensor in [self.params[f"W{layer}"], self.params[f"b{layer}"], *own, *inputs]:
-                labels[id(tensor)] = f"layer {layer}"
+        for layer, (title, tensors) in enumerate(zip(titles, members), start=1):
+            for tensor in [self.params[f"W{layer}"], self.params[f"b{layer}"], *tensors]:
+                labels[id(tensor)] = title
         return lambda tensor: labels.get(id(tensor))
 
     def forward(self, X: Any, training: bool = False) -> tg.Tensor:
-        """The logits ZL (1 x n or K x n)."""
-        return self.forward_steps(X, training)[f"Z{self.depth}"]
+        """The last step: the logits ZL (1 x n or K x n)."""
+        steps = self.forward_steps(X, training)
+        return steps[next(reversed(steps))]
 
     def dropout_mask(self, A: tg.Tensor, layer: int) -> tg.Tensor:
         """A fresh mask for A: 0 for a dropped unit, 1 / (1 - dropout) for a kept one, of A's dtype and library."""
@@ -197,10 +241,11 @@ class MLP:
     def loss(self, X: Any, Y: Any, training: bool = False) -> tg.Tensor:
         """L: mean binary cross-entropy of sigmoid(ZL) for 0/1 labels Y (1 x n), or softmax
         cross-entropy of ZL for class labels 0..K-1 (1 x n or n)."""
-        return self.loss_from_logits(self.forward(X, training), Y)
+        return self.loss_of(self.forward_steps(X, training), Y)
 
-    def loss_from_logits(self, Z: tg.Tensor, Y: Any) -> tg.Tensor:
-        """The loss of logits Z from forward (or from forward_steps, to draw the graph with its layers)."""
+    def loss_of(self, steps: Mapping[str, tg.Tensor], Y: Any) -> tg.Tensor:
+        """The loss of the forward pass `steps` (from forward_steps, e.g. to draw the graph with its layers)."""
+        Z = steps[f"Z{self.depth}"]
         Y = self.as_labels(Y, n=Z.shape[1])
         if self.output == "sigmoid":
             return named(tg.binary_cross_entropy_with_logits(Z, Y), "L")
@@ -213,9 +258,7 @@ class MLP:
             Z = self.forward(X)
             if self.output == "sigmoid":
                 return tg.sigmoid(Z).numpy()
-        Z = Z.numpy()
-        E = np.exp(Z - Z.max(axis=0, keepdims=True))  # shifted: exp cannot overflow
-        return E / E.sum(axis=0, keepdims=True)
+        return np.exp(log_softmax(Z.numpy(), np))
 
     def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
         """Predicted labels, 1 x n integers: 1 where Yhat > threshold (binary), else the most probable class."""
@@ -226,43 +269,92 @@ class MLP:
 
     def accuracy(self, X: Any, Y: Any) -> float:
         """The fraction of examples (columns of X) whose predicted label equals Y's (1 x n or n)."""
-        return accuracy(np.reshape(Y, (1, -1)), self.predict(X))
+        return accuracy(np.reshape(to_numpy(Y), (1, -1)), self.predict(X))
 
     # ---- checking what comes in ---------------------------------------------------------
     def as_input(self, X: Any, what: str = "X") -> tg.Tensor:
-        """X (nx x n) as a constant tensor of the model's dtype."""
-        X = input_constant(self.params["W1"], X, what, f"MLP: {what}")
+        """X (nx x n) as a constant tensor of the model's dtype and library; cast once here, not in every pass."""
+        X = input_constant(self.params["W1"], X, what, f"{self.kind}: {what}")
         nx = self.layer_sizes[0]
         if X.ndim != 2 or X.shape[0] != nx:
             raise tg.ShapeError(
-                f"MLP: {what} has shape {X.shape}, but the network takes {nx} x n (one example per column)"
+                f"{self.kind}: {what} has shape {X.shape}, but the network takes {nx} x n "
+                f"({nx} features, one example per column)"
             )
         return X
 
     def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor:
         """Y as a 1 x n constant tensor of the model's dtype: 0/1 labels, or class indices 0..K-1."""
-        Y = input_constant(self.params["W1"], Y, what, f"MLP: {what}")
+        Y = input_constant(self.params["W1"], Y, what, f"{self.kind}: {what}")
         if Y.shape not in ((1, n), (n,)):
-            raise tg.ShapeError(f"MLP: {what} has shape {Y.shape}, but {n} examples need labels of shape (1, {n})")
+            raise tg.ShapeError(
+                f"{self.kind}: {what} has shape {Y.shape}, but {n} examples need labels of shape (1, {n})"
+            )
         return Y.reshape(1, n) if Y.shape == (n,) else Y
 
 
-def check_layer_sizes(layer_sizes: Sequence[int]) -> list[int]:
+def check_layer_sizes(kind: str, layer_sizes: Sequence[int]) -> list[int]:
     sizes = list(layer_sizes)
     if len(sizes) < 2 or not all(isinstance(size, (int, np.integer)) and size >= 1 for size in sizes):
-        raise ValueError(
-            f"MLP: layer_sizes must be whole numbers of at least 1, inputs first and outputs last "
+        raise ConfigError(
+            f"{kind}: layer_sizes must be whole numbers of at least 1, inputs first and outputs last "
             f"(e.g. [2, 64, 32, 1]), not {layer_sizes!r}"
         )
     return [int(size) for size in sizes]
 
 
-def check_activations(activation: str | Sequence[str], hidden_layers: int) -> list[str]:
+def check_activations(kind: str, activation: str | Sequence[str], hidden_layers: int) -> list[str]:
     """One activation name per hidden layer; a single name serves them all."""
     names = [activation] * hidden_layers if isinstance(activation, str) else list(activation)
     if len(names) != hidden_layers:
-        raise ValueError(f"MLP: {len(names)} activations {names} for {hidden_layers} hidden layers")
+        raise ConfigError(f"{kind}: {len(names)} activations {names} for {hidden_layers} hidden layers")
     unknown = [name for name in names if name not in ACTIVATIONS]
     if unknown:
-        raise ValueError(f"MLP: unknown activation {unknown[0]!r}; choose one of {', '.join(ACTIVATIONS)}")
+        raise ConfigError(f"{kind}: unknown activation {unknown[0]!r}; choose one of {', '.join(ACTIVATIONS)}")
     return names
+
+
+# ---- helpers of every network ------------------------------------------------------------
+def to_labels(Yhat: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """The notebook's rule: class 1 where the probability Yhat exceeds `threshold`, else class 0."""
+    return (Yhat > threshold).astype(np.int64)
+
+
+def accuracy(Y: Any, predicted: Any) -> float:
+    """The fraction of examples whose predicted label equals the observed one."""
+    Y, predicted = np.asarray(Y), np.asarray(predicted)
+    if Y.shape != predicted.shape:
+        raise tg.ShapeError(f"accuracy: labels of shape {Y.shape} but predictions of shape {predicted.shape}")
+    if Y.size == 0:
+        raise tg.ShapeError("accuracy: there are no examples")
+    return float(np.count_nonzero(Y == predicted)) / Y.size
+
+
+def input_constant(parameter: tg.Tensor, value: Any, name: str, what: str | None = None) -> tg.Tensor:
+    """An input (data or labels) as a constant tensor `name` of `parameter`'s dtype, of the same array library.
+
+    Errors name `what` (by default `name`).
+    """
+    if isinstance(value, tg.Tensor):
+        return value
+    what = what or name
+    library = namespace_of(value) if is_foreign_array(value) else np
+    if library is not parameter.xp:
+        raise tg.DTypeError(
+            f"{what} is an array of {library.__name__} but the parameters are arrays of {parameter.xp.__name__}; "
+            "move both to one library (model.to, models.backends.to_backend)"
+        )
+    return tg.Tensor(as_array(value, parameter.dtype, what), name=name)
+
+
+def named(tensor: tg.Tensor, name: str) -> tg.Tensor:
+    """`tensor`, labelled `name` for pictures and errors (returned, so it names a result in place)."""
+    tensor.name = name
+    return tensor
+
+
+def retained(steps: dict[str, tg.Tensor]) -> dict[str, tg.Tensor]:
+    """`steps`, each asked to keep its gradient after backward()."""
+    for tensor in steps.values():
+        tensor.retain_grad()
+    return steps

@@ -36,8 +36,11 @@ class Optimizer:
     they were. State arrays have the parameter's dtype, so float32 parameters stay float32.
     """
 
-    def __init__(self, parameters: Iterable[tg.Tensor], lr: float, weight_decay: float = 0.0):
+    default_lr: float  # each optimiser's own, used when no lr is given
+
+    def __init__(self, parameters: Iterable[tg.Tensor], lr: float | None = None, weight_decay: float = 0.0):
         self.parameters = list(parameters)
+        lr = self.default_lr if lr is None else lr
         if not self.parameters:
             raise ValueError(f"{self.name}: there are no parameters to optimise")
         check_range(self.name, "learning rate lr", lr, low=0.0, low_open=True)
@@ -74,8 +77,7 @@ class Optimizer:
 class SGD(Optimizer):
     """W <- W - lr dW: plain gradient descent, the notebook's update_parameters. Default lr 0.01 (Keras's)."""
 
-    def __init__(self, parameters: Iterable[tg.Tensor], lr: float = 0.01, weight_decay: float = 0.0):
-        super().__init__(parameters, lr, weight_decay)
+    default_lr = 0.01
 
     def update(self, W, dW, state):
         return W - self.lr * dW
@@ -89,8 +91,10 @@ class Momentum(Optimizer):
     torch.optim.SGD(momentum=beta) in this form; beta defaults to the customary 0.9.
     """
 
+    default_lr = 0.01
+
     def __init__(
-        self, parameters: Iterable[tg.Tensor], lr: float = 0.01, beta: float = 0.9, weight_decay: float = 0.0
+        self, parameters: Iterable[tg.Tensor], lr: float | None = None, beta: float = 0.9, weight_decay: float = 0.0
     ):
         super().__init__(parameters, lr, weight_decay)
         check_range(self.name, "beta", beta, low=0.0, high=1.0)
@@ -108,10 +112,12 @@ class RMSprop(Optimizer):
     typical size of its own gradient. torch.optim.RMSprop defaults (lr 0.01, rho 0.99, eps 1e-8).
     """
 
+    default_lr = 0.01
+
     def __init__(
         self,
         parameters: Iterable[tg.Tensor],
-        lr: float = 0.01,
+        lr: float | None = None,
         rho: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
@@ -138,10 +144,12 @@ class Adam(Optimizer):
     and 0.999, eps 1e-8).
     """
 
+    default_lr = 1e-3
+
     def __init__(
         self,
         parameters: Iterable[tg.Tensor],
-        lr: float = 1e-3,
+        lr: float | None = None,
         beta1: float = 0.9,
         beta2: float = 0.999,
         eps: float = 1e-8,

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import tinygraph as tg
-from models.classifier import Classifier
 from models.datasets import IMAGE_SHAPE  # each column of X is a 64 x 64 RGB image, reshaped
 from models.mlp import MLP
 
@@ -56,7 +55,7 @@ def image_grid(X: np.ndarray, Y: np.ndarray, count: int = 10, columns: int = 5) 
     return fig
 
 
-def decision_boundary(model: Classifier | MLP, X: np.ndarray, Y: np.ndarray, resolution: int = 200) -> Figure:
+def decision_boundary(model: MLP, X: np.ndarray, Y: np.ndarray, resolution: int = 200) -> Figure:
     """For 2-D data: the model's probability of class 1 over the plane, its 0.5 contour, and the examples."""
     if X.shape[0] != 2:
         raise tg.ShapeError(f"decision_boundary: needs 2-D examples (2 x n), not X of shape {X.shape}")
@@ -64,9 +63,7 @@ def decision_boundary(model: Classifier | MLP, X: np.ndarray, Y: np.ndarray, res
     low, high = X.min(axis=1) - margin, X.max(axis=1) + margin
     x0, x1 = np.meshgrid(np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution))
     grid = np.stack([x0.ravel(), x1.ravel()])
-    with tg.no_grad():  # an MLP's forward gives logits; its probabilities are the classifier's Yhat
-        Yhat = model.probabilities(grid) if isinstance(model, MLP) else model.forward(grid).numpy()
-    Yhat = Yhat.reshape(x0.shape)
+    Yhat = model.probabilities(grid).reshape(x0.shape)
     fig = _figure(figsize=(5, 5), layout="constrained")
     ax = fig.add_subplot()
     ax.contourf(x0, x1, Yhat, levels=20, cmap="RdBu_r", vmin=0, vmax=1, alpha=0.6)

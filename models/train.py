@@ -27,30 +27,18 @@ from typing import Any, Protocol
 import numpy as np
 
 import tinygraph as tg
+from models.errors import ConfigError, TrainingDivergedError
+from models.mlp import MLP
 from models.optimizers import Optimizer
 
 # Called after each epoch (each iteration, with the whole batch) with (epoch, train loss, validation loss).
 IterationCallback = Callable[[int, float, float], None]
 
 
-class Model(Protocol):
-    """What train() needs of a network: models.classifier.Classifier and models.mlp.MLP both fit."""
-
-    def parameters(self) -> list[tg.Tensor]: ...
-    def loss(self, X: Any, Y: Any, training: bool = False) -> tg.Tensor: ...
-    def as_input(self, X: Any, what: str = "X") -> tg.Tensor: ...
-    def as_labels(self, Y: Any, n: int, what: str = "Y") -> tg.Tensor: ...
-    def with_arrays(self, convert: Callable[[Any], Any]) -> Model: ...  # how models.backends moves a model
-
-
 class Schedule(Protocol):
     """A learning-rate schedule such as models.optimizers.StepDecay; train() steps it once per epoch."""
 
     def step(self) -> None: ...
-
-
-class TrainingDivergedError(tg.TinygraphError, ArithmeticError):
-    """A loss became NaN or infinite, and training cannot go on from there."""
 
 
 @dataclass
@@ -64,7 +52,7 @@ class TrainingResult:
     `interrupted` is true when Ctrl-C stopped training.
     """
 
-    model: Model
+    model: MLP
     history: dict[str, list[float]]
     iterations: int
     seconds: float
@@ -75,7 +63,7 @@ class TrainingResult:
 
 
 def train(
-    model: Model,
+    model: MLP,
     train_X: Any,
     train_Y: Any,
     val_X: Any,
@@ -170,12 +158,12 @@ def batches(
         yield tg.Tensor(X.data[:, columns], name=X.name), tg.Tensor(Y.data[:, columns], name=Y.name)
 
 
-def training_loss(model: Model, X: tg.Tensor, Y: tg.Tensor) -> tg.Tensor:
+def training_loss(model: MLP, X: tg.Tensor, Y: tg.Tensor) -> tg.Tensor:
     """The loss in training mode (dropout on, for networks that have it)."""
     return model.loss(X, Y, training=True)
 
 
-def validation_loss(model: Model, X: tg.Tensor, Y: tg.Tensor) -> float:
+def validation_loss(model: MLP, X: tg.Tensor, Y: tg.Tensor) -> float:
     """The loss in evaluation mode (dropout off), recording no graph."""
     with tg.no_grad():
         return model.loss(X, Y).item()
@@ -211,7 +199,7 @@ def check_finite(iteration: int, train_loss: float, val_loss: float) -> None:
 def count_updates(iterations: int | None, epochs: int | None, batches_per_epoch: int) -> int:
     """The number of updates that `iterations` or `epochs` (exactly one of them) asks for."""
     if (iterations is None) == (epochs is None):
-        raise ValueError("train: give the number of iterations (updates) or of epochs, one of the two")
+        raise ConfigError("train: give the number of iterations (updates) or of epochs, one of the two")
     if iterations is not None:
         return check_count("iterations", iterations, low=0)
     return check_count("epochs", epochs, low=0) * batches_per_epoch
@@ -219,7 +207,7 @@ def count_updates(iterations: int | None, epochs: int | None, batches_per_epoch:
 
 def check_count(what: str, value: int, low: int) -> int:
     if value < low:
-        raise ValueError(f"train: {what} must be at least {low}, not {value}")
+        raise ConfigError(f"train: {what} must be at least {low}, not {value}")
     return value
 
 

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.backends import BackendUnavailableError, csv_to_npy, load_npy, to_backend, train_on
+from models.backends import csv_to_npy, load_npy, move_data, to_backend
 from models.classifier import Classifier
 from models.cli import main
-from models.data import DataError, write_csv
+from models.data import write_csv
+from models.errors import BackendUnavailableError, DataError
 from models.mlp import MLP
 from models.optimizers import SGD, Adam, StepDecay
+from models.train import train
 
 torch = pytest.importorskip("torch")
 
@@ -29,62 +31,62 @@ def data():
     return X, label(X), X_val, label(X_val)
 
 
-def train_classifier(backend, data, **options):
-    model = Classifier.initialize(5, 4)
-    return train_on(backend, model, data, iterations=10, optimizer=lambda parameters: SGD(parameters, 0.5), **options)
+def train_classifier(backend, data):
+    """Every library trains the same way: the model moves in place, then one train() call, then back to numpy."""
+    model = Classifier(5, 4).to(backend, device="cpu")
+    result = train(model, *move_data(backend, data, device="cpu"), iterations=10, optimizer=SGD(model.parameters(), 0.5))
+    return model.to("numpy"), result
 
 
 def test_classifier_on_torch_tensors_has_the_numpy_loss_history(data):
-    expected = train_classifier("numpy", data).history
-    history = train_classifier("torch", data, device="cpu").history
+    _, expected = train_classifier("numpy", data)
+    _, result = train_classifier("torch", data)
     for key in ("train_loss", "val_loss"):
-        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(result.history[key], expected.history[key], rtol=0, atol=1e-10)
 
 
-def test_train_on_hands_back_the_trained_parameters_as_numpy_arrays(data):
-    result = train_classifier("torch", data, device="cpu")
-    trained = result.model.arrays()
-    assert all(type(array) is np.ndarray for array in trained.values())
-    assert not np.array_equal(trained["W1"], Classifier.initialize(5, 4).arrays()["W1"])
+def test_a_model_moved_back_to_numpy_holds_its_trained_parameters_as_numpy_arrays(data):
+    model, _ = train_classifier("torch", data)
+    trained = model.arrays()
+    assert all(type(p.data) is np.ndarray for p in model.parameters())
+    assert not np.array_equal(trained["W1"], Classifier(5, 4).arrays()["W1"])
+
+
+def test_moving_a_model_keeps_its_parameter_tensors_and_their_numbers():
+    model = MLP([5, 3, 1], seed=2)
+    tensors, before = model.parameters(), model.arrays()
+    model.to("torch", device="cpu")
+    assert [id(p) for p in model.parameters()] == [id(p) for p in tensors]
+    assert all(isinstance(p.data, torch.Tensor) and p.grad is None for p in model.parameters())
+    for name, array in model.to("numpy").arrays().items():
+        np.testing.assert_array_equal(array, before[name])
 
 
 def train_mlp(backend, data):
     """A deeper net with every per-epoch part of train(): mini-batches, dropout, Adam, a schedule, early stopping."""
-    model = MLP([5, 6, 4, 1], seed=3, dropout=0.25)
-    result = train_on(
-        backend, model, data, device="cpu", optimizer=lambda parameters: Adam(parameters, 0.05),
-        schedule=lambda optimizer: StepDecay(optimizer, every=2, gamma=0.5),
-        epochs=6, batch_size=16, shuffle_seed=4, early_stopping=3,
+    model = MLP([5, 6, 4, 1], seed=3, dropout=0.25).to(backend, device="cpu")
+    optimizer = Adam(model.parameters(), 0.05)
+    result = train(
+        model, *move_data(backend, data, device="cpu"), optimizer=optimizer,
+        schedule=StepDecay(optimizer, every=2, gamma=0.5), epochs=6, batch_size=16, shuffle_seed=4, early_stopping=3,
     )  # fmt: skip
-    return model, result
+    return model.to("numpy"), result
 
 
 def test_a_deeper_net_on_torch_tensors_has_the_numpy_loss_history_and_parameters(data):
-    _, expected = train_mlp("numpy", data)
+    expected_model, expected = train_mlp("numpy", data)
     model, result = train_mlp("torch", data)
     for key in ("train_loss", "val_loss"):
         np.testing.assert_allclose(result.history[key], expected.history[key], rtol=0, atol=1e-10)
-    for name, array in result.model.arrays().items():
-        assert type(array) is np.ndarray
-        np.testing.assert_allclose(array, expected.model.arrays()[name], rtol=0, atol=1e-10)
+    for name, array in model.arrays().items():
+        np.testing.assert_allclose(array, expected_model.arrays()[name], rtol=0, atol=1e-10)
     assert result.best_epoch == expected.best_epoch
 
 
-def test_train_on_leaves_the_model_it_was_given_as_it_was(data):
-    model, _ = train_mlp("torch", data)
-    for name, array in MLP([5, 6, 4, 1], seed=3, dropout=0.25).arrays().items():
-        np.testing.assert_array_equal(model.arrays()[name], array)
-
-
 def test_numpy_data_for_a_net_on_torch_is_refused_naming_both_libraries(data):
-    model = MLP([5, 3, 1]).with_arrays(lambda array: to_backend(array, "torch", device="cpu"))
+    model = MLP([5, 3, 1]).to("torch", device="cpu")
     with pytest.raises(tg.DTypeError, match="MLP: X is an array of numpy but the parameters are arrays of"):
         model.loss(data[0], data[1])
-
-
-def test_a_scheduler_address_without_the_dask_backend_is_refused(data):
-    with pytest.raises(ValueError, match="a scheduler address is for the dask backend, not torch"):
-        train_classifier("torch", data, scheduler="tcp://127.0.0.1:8786")
 
 
 def test_a_torch_tensor_becomes_a_tensor_held_by_torch():
@@ -127,7 +129,7 @@ def test_an_unknown_backend_names_the_choices():
 
 
 def test_data_of_another_library_than_the_parameters_is_refused_by_name(data):
-    model = Classifier.initialize(5, 4)
+    model = Classifier(5, 4)
     with pytest.raises(tg.DTypeError, match="X is an array of array_api_compat.torch but the parameters .* numpy"):
         model.forward(to_backend(data[0], "torch", device="cpu"))
 

@@ -4,7 +4,7 @@ The cluster is started here: two workers as threads of this process
 (processes=False), so its messages never leave the process, and no dashboard.
 X is chunked along examples (columns), the parameters are one block each, and
 after_each_update persists them, so that each iteration's graph does not hold the last.
-(models.backends.train_on runs these same steps; tests/test_backends.py tests it.)
+(tinygraph train --backend dask runs these same steps, models.commands.train.fit.)
 """
 
 import json
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.backends import after_each_update, csv_to_npy, dask_client, load_npy, move, train_on
+from models.backends import after_each_update, csv_to_npy, dask_client, load_npy, move_data
 from models.classifier import Classifier
 from models.cli import main
 from models.mlp import MLP
@@ -47,16 +47,16 @@ def data():
 
 @pytest.fixture(scope="module")
 def trained_on_dask(scheduler, data):
-    """The loss history, and the model with its Dask parameters, as train_on runs them."""
+    """The loss history, and the model with its Dask parameters, as tinygraph train --backend dask runs them."""
     with dask_client(scheduler):
-        model, arrays = move("dask", Classifier.initialize(NX, NH), data, examples_per_chunk=100)
+        model, arrays = Classifier(NX, NH).to("dask"), move_data("dask", data, examples_per_chunk=100)
         optimizer, persist = SGD(model.parameters(), LR), after_each_update("dask", model)
         result = train(model, *arrays, iterations=ITERATIONS, optimizer=optimizer, on_iteration=persist)
         return result.history, model
 
 
 def test_classifier_on_dask_arrays_on_a_local_cluster_has_the_numpy_loss_history(data, trained_on_dask):
-    model = Classifier.initialize(NX, NH)
+    model = Classifier(NX, NH)
     expected = train(model, *data, iterations=ITERATIONS, optimizer=SGD(model.parameters(), LR)).history
     history, model = trained_on_dask
     for key in ("train_loss", "val_loss"):
@@ -97,12 +97,16 @@ def test_tinygraph_train_on_a_dask_scheduler_writes_the_numpy_runs_history(sched
 
 
 def test_a_deeper_net_with_dropout_and_mini_batches_on_the_cluster_has_the_numpy_loss_history(scheduler, data):
-    def run(backend, **options):
-        return train_on(
-            backend, MLP([NX, 6, 4, 1], seed=2, dropout=0.2), data, optimizer=lambda parameters: Adam(parameters, 0.05),
-            epochs=3, batch_size=100, shuffle_seed=5, **options,
+    def run(backend):
+        model = MLP([NX, 6, 4, 1], seed=2, dropout=0.2).to(backend)
+        arrays = move_data(backend, data, examples_per_chunk=100)
+        return train(
+            model, *arrays, optimizer=Adam(model.parameters(), 0.05), epochs=3, batch_size=100, shuffle_seed=5,
+            on_iteration=after_each_update(backend, model),
         ).history  # fmt: skip
 
-    expected, history = run("numpy"), run("dask", scheduler=scheduler, examples_per_chunk=100)
+    expected = run("numpy")
+    with dask_client(scheduler):
+        history = run("dask")
     for key in ("train_loss", "val_loss"):
         np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)

@@ -101,13 +101,12 @@ def test_k_class_labels_train_a_softmax_net_and_round_trip_through_predict(tmp_p
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--dropout", "0.5"], "--dropout is for deeper nets: give --layers too"),
         (["--epochs", "2", "--iterations", "2"], "give --epochs or --iterations, not both"),
         (["--layers", "4", "--lr-decay", "0.5"], "--lr-decay needs --lr-decay-every"),
         (["--layers", "4,x"], "is not hidden layer sizes such as 64,32"),
         (["--layers", "4", "--dropout", "1"], "is not a probability from 0 up to"),
     ],
-    ids=["deep option without layers", "epochs and iterations", "decay without every", "bad layers",
+    ids=["epochs and iterations", "decay without every", "bad layers",
          "dropout of 1"],
 )  # fmt: skip
 def test_deep_net_options_that_do_not_make_sense_exit_with_code_2(args, message, tmp_path, capsys):
@@ -115,6 +114,12 @@ def test_deep_net_options_that_do_not_make_sense_exit_with_code_2(args, message,
         main(["train", *args, "--out", str(tmp_path)])
     assert exit.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_network_option_without_layers_applies_to_the_notebooks_one_hidden_layer(tmp_path):
+    assert main(["train", "--hidden", "4", "--dropout", "0.5", "--iterations", "3", "--out", str(tmp_path)]) == 0
+    metrics = read_json(tmp_path / "metrics.json")
+    assert metrics["layers"] == [4] and metrics["dropout"] == 0.5 and metrics["optimizer"] == "sgd"
 
 
 def test_labels_beyond_the_classes_asked_for_are_refused_naming_them(tmp_path, capsys):

@@ -8,6 +8,7 @@ import pytest
 import tinygraph as tg
 from models.classifier import Classifier
 from models.datasets import load_builtin
+from models.errors import ParameterError
 from models.mlp import MLP
 from models.optimizers import SGD, Adam
 
@@ -44,7 +45,7 @@ def test_one_relu_hidden_layer_with_the_notebook_init_computes_the_notebooks_for
 
 
 def test_one_relu_hidden_layer_with_the_notebook_init_matches_the_classifier():
-    model, classifier = MLP([3, 5, 1], init="uniform", seed=1), Classifier.initialize(3, 5, seed=1)
+    model, classifier = MLP([3, 5, 1], init="uniform", seed=1), Classifier(3, 5, seed=1)
     with tg.no_grad():
         np.testing.assert_allclose(model.probabilities(X), classifier.forward(X).numpy(), rtol=1e-12)
 
@@ -84,8 +85,9 @@ def test_layer_of_puts_each_layers_parameters_and_intermediates_in_its_cluster()
     layer_of = model.layer_of(steps)
     product, b2 = steps["Z2"].node.inputs  # W2 A1_dropout, before the bias
     mask = steps["A2_dropout"].node.inputs[1]
-    assert {layer_of(t) for t in (model.params["W2"], b2, product, steps["Z2"], steps["A2"], mask)} == {"layer 2"}
-    assert layer_of(steps["A1_dropout"]) == "layer 1" and layer_of(steps["Z3"]) == "layer 3"
+    layer_2 = {layer_of(t) for t in (model.params["W2"], b2, product, steps["Z2"], steps["A2"], mask)}
+    assert layer_2 == {"hidden layer 2 (relu)"}
+    assert layer_of(steps["A1_dropout"]) == "hidden layer 1 (relu)" and layer_of(steps["Z3"]) == "output layer (sigmoid)"
     assert layer_of(steps["Z1"].node.inputs[0].node.inputs[1]) is None  # X belongs to no layer
 
 
@@ -93,7 +95,7 @@ def test_a_deep_nets_picture_has_one_frame_per_layer():
     pytest.importorskip("graphviz")
     model = MLP([3, 4, 4, 4, 4, 4, 1])
     steps = model.forward_steps(X)
-    L = model.loss_from_logits(steps[f"Z{model.depth}"], Y)
+    L = model.loss_of(steps, Y)
     picture = L.draw(clusters=model.layer_of(steps))
     assert picture.source.count("subgraph cluster_") == model.depth
 
@@ -191,12 +193,25 @@ def test_dropout_masks_are_fresh_each_pass_and_reproducible_by_seed():
     np.testing.assert_array_equal(passes[0], passes[1])
 
 
+def test_the_parameter_count_is_every_weight_and_bias_entry():
+    assert MLP([3, 6, 4, 2]).parameter_count() == (6 * 3 + 6) + (4 * 6 + 4) + (2 * 4 + 2)
+
+
+def test_the_summary_lists_each_layers_shapes_activation_and_parameters_and_the_total():
+    lines = MLP([3, 6, 2], "tanh").summary().splitlines()
+    assert lines[0] == "MLP(3-6-2, activations=tanh, output=softmax)"
+    assert lines[2].split() == ["1", "6", "x", "3", "6", "x", "1", "tanh", "24"]
+    assert lines[3].split() == ["2", "2", "x", "6", "2", "x", "1", "softmax", "14"]
+    assert lines[-1] == "38 parameters, float64"
+
+
 # ---- saving and rebuilding -------------------------------------------------------------
 def test_the_architecture_is_json_and_rebuilds_the_same_network():
     model = MLP([3, 6, 4, 2], activation=["tanh", "leaky_relu"], init="he", seed=5, dropout=0.1)
     architecture = json.loads(json.dumps(model.architecture()))
     rebuilt = MLP.from_architecture(architecture, model.arrays())
     assert architecture == {
+        "network": "MLP",
         "layer_sizes": [3, 6, 4, 2],
         "activations": ["tanh", "leaky_relu"],
         "output": "softmax",
@@ -258,7 +273,7 @@ def test_loading_parameters_of_the_wrong_shape_names_them():
 def test_loading_without_a_parameter_names_the_missing_one():
     arrays = MLP([3, 4, 1]).arrays()
     del arrays["b2"]
-    with pytest.raises(KeyError, match="b2"):
+    with pytest.raises(ParameterError, match="b2"):
         MLP([3, 4, 1]).load_arrays(arrays)
 
 

@@ -79,7 +79,7 @@ def small_problems(draw):
 
 
 def run(X, Y, X_val, Y_val, nh, lr, iterations, **options):
-    model = Classifier.initialize(X.shape[0], nh)
+    model = Classifier(X.shape[0], nh)
     optimizer = options.pop("optimizer", SGD(model.parameters(), lr))
     return train(model, X, Y, X_val, Y_val, iterations=iterations, optimizer=optimizer, **options)
 
@@ -100,7 +100,7 @@ def test_training_matches_the_notebooks_hand_derived_gradient_descent(problem):
 def test_history_records_the_losses_before_each_update():
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(3, 10)), (rng.random((1, 10)) > 0.5).astype(float)
-    initial = Classifier.initialize(3, 4)
+    initial = Classifier(3, 4)
     result = run(X, Y, X[:, :4], Y[:, :4], 4, 0.5, iterations=5)
     assert len(result.history["train_loss"]) == len(result.history["val_loss"]) == result.iterations == 5
     assert result.history["train_loss"][0] == initial.loss(X, Y).item()
@@ -111,7 +111,7 @@ def test_history_records_the_losses_before_each_update():
 def test_float32_training_keeps_float32_parameters():
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(3, 10)).astype(np.float32), np.ones((1, 10), np.float32)
-    model = Classifier.initialize(3, 4, dtype=np.float32)
+    model = Classifier(3, 4, dtype=np.float32)
     train(model, X, Y, X, Y, iterations=3, optimizer=SGD(model.parameters(), 0.1))
     assert all(p.data.dtype == np.float32 for p in model.parameters())
 
@@ -145,7 +145,7 @@ def test_ctrl_c_in_a_callback_returns_what_was_learned_so_far():
 
 def test_ctrl_c_during_an_update_drops_the_losses_of_that_unfinished_iteration():
     X, Y = np.random.default_rng(0).normal(size=(2, 6)), np.array([[0.0, 1.0, 1.0, 0.0, 1.0, 0.0]])
-    model = Classifier.initialize(2, 3)
+    model = Classifier(2, 3)
 
     class InterruptedSGD(SGD):
         def step(self):
@@ -178,14 +178,14 @@ def test_ctrl_c_during_an_update_drops_the_losses_of_that_unfinished_iteration()
     ids=["features", "train labels", "val labels", "no examples", "not a matrix"],
 )
 def test_data_that_do_not_fit_together_are_refused_with_their_shapes(shapes, message):
-    model = Classifier.initialize(3, 4)
+    model = Classifier(3, 4)
     data = [np.zeros(shape) for shape in shapes]
     with pytest.raises(tg.ShapeError, match=message):
         train(model, *data, iterations=1, optimizer=SGD(model.parameters(), 0.1))
 
 
 def test_data_with_other_features_than_the_model_are_refused():
-    model = Classifier.initialize(2, 4)
+    model = Classifier(2, 4)
     with pytest.raises(tg.ShapeError, match=r"train_X has shape \(3, 5\).*2 features"):
         train(model, np.zeros((3, 5)), np.zeros((1, 5)), np.zeros((3, 2)), np.zeros((1, 2)), iterations=1,
               optimizer=SGD(model.parameters(), 0.1))  # fmt: skip

@@ -23,7 +23,7 @@ def test_graph_draws_the_four_views(tmp_path, capsys):
     for view in ("forward", "local_grads", "backward"):
         assert tensor_box(tmp_path / f"{view}.svg", "Yhat")[1] == "1 × 4"
     page = (tmp_path / "step-through" / "step-through.html").read_text()
-    assert page.count('<section class="frame"') == 7
+    assert page.count('<section class="tg-frame"') == 7
 
 
 def test_graph_without_dot_says_how_to_render_in_one_line(tmp_path, capsys, no_dot):

@@ -26,7 +26,7 @@ def page(path) -> ET.Element:
 
 
 def frames(path) -> list[ET.Element]:
-    return [s for s in page(path).iter("section") if s.get("class") == "frame"]
+    return [s for s in page(path).iter("section") if s.get("class") == "tg-frame"]
 
 
 def engine_order(root: tg.Tensor) -> list[tg.Tensor]:
@@ -38,7 +38,7 @@ def engine_order(root: tg.Tensor) -> list[tg.Tensor]:
 def notebook_run(tmp_path_factory):
     t = notebook_graph()
     out = tmp_path_factory.mktemp("steps")
-    return t, out, step_through(t["L"], out)
+    return t, out, step_through(t["L"], out).page
 
 
 def test_there_is_one_frame_per_step_in_the_engines_order(notebook_run):
@@ -77,11 +77,11 @@ def test_the_page_needs_no_network(notebook_run):
     assert "<link" not in text and "<script src" not in text
 
 
-def test_the_page_has_previous_and_next_buttons_and_arrow_keys(notebook_run):
+def test_the_page_has_previous_and_next_buttons_and_no_ids(notebook_run):
     _, _, html = notebook_run
-    buttons = {b.get("id") for b in page(html).iter("button")}
+    buttons = {b.get("data-action") for b in page(html).iter("button")}
     assert buttons == {"previous", "next"}
-    assert "ArrowRight" in html.read_text() and "ArrowLeft" in html.read_text()
+    assert not [e.tag for e in page(html).iter() if e.get("id") is not None]  # several fit on one page
 
 
 def applying(svg: ET.Element) -> list[str]:
@@ -137,7 +137,7 @@ def test_a_fan_out_is_summed_in_the_frame_that_completes_it(tmp_path):
     h.name = "h"
     y = (h * 2.0 + h * h).sum()
     y.name = "y"
-    html = step_through(y, tmp_path)
+    html = step_through(y, tmp_path).page
     order = engine_order(y)
     last_consumer = max(i for i, t in enumerate(order) if any(inp is h for inp in t.node.inputs))
     for k, frame in enumerate(frames(html)):
@@ -202,7 +202,7 @@ def test_names_with_quotes_angle_brackets_and_ampersands_keep_the_page_well_form
     x = tg.Tensor(np.ones(2), requires_grad=True, name='<x> & "y"')
     L = tg.tanh(x).sum()
     L.name = "it's <L>"
-    html = step_through(L, tmp_path)
+    html = step_through(L, tmp_path).page
     assert [f.get("data-tensor") for f in frames(html)] == ["it's <L>", "t1"]
     assert "dL/d<x> & \"y\" (2: [0.42, 0.42])" in "".join(frames(html)[1].find("div").itertext())
 

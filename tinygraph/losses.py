@@ -81,16 +81,21 @@ class SoftmaxCrossEntropy(Node):
         whole = astype(classes, labels.dtype, xp) == labels  # the standard compares no ints with floats
         if not bool(xp.all(whole)) or bool(xp.any(classes < 0)) or bool(xp.any(classes >= K)):
             raise LabelError(f"{self.name}: labels must be whole numbers from 0 to {K - 1}")
-        shifted = Z - xp.max(Z, axis=0, keepdims=True)
-        log_softmax = shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))
+        log_P = log_softmax(Z, xp)
         onehot = astype(xp.arange(K)[:, None] == classes[None, :], Z.dtype, xp)
-        self.save_for_backward(log_softmax, onehot)
-        return -xp.sum(log_softmax * onehot) / n
+        self.save_for_backward(log_P, onehot)
+        return -xp.sum(log_P * onehot) / n
 
     def local_grads(self, dL):
-        log_softmax, onehot = self.saved
+        log_P, onehot = self.saved
         n = onehot.shape[1]
-        return (dL * (self.xp.exp(log_softmax) - onehot) / n, None)
+        return (dL * (self.xp.exp(log_P) - onehot) / n, None)
+
+
+def log_softmax(Z: Any, xp: Any) -> Any:
+    """log softmax of each column of the K x n array Z; shifted by the column's max, so exp cannot overflow."""
+    shifted = Z - xp.max(Z, axis=0, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))
 
 
 def check_same_shape(node: str, predictions: Any, labels: Any) -> None:

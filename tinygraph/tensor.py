@@ -33,12 +33,10 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None):
-        self.data = as_array(data, what=f"Tensor {name!r}" if name else "Tensor")
-        self.xp = namespace_of(self.data)
-        self.requires_grad = requires_grad
-        self.grad = None
-        self.node = None
         self.name = name
+        self.set_data(data)
+        self.requires_grad = requires_grad
+        self.node = None
         self.retains_grad = False
 
     @classmethod
@@ -75,6 +73,16 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         return self.node is None
+
+    def set_data(self, data: Any) -> None:
+        """Hold `data` from now on, an array of any library (as PyTorch's Module.to moves a parameter).
+
+        The tensor stays the same object, so an optimiser or model holding it sees the
+        new array; the gradient, which belongs to the old array, is dropped.
+        """
+        self.data = as_array(data, what=f"Tensor {self.name!r}" if self.name else "Tensor")
+        self.xp = namespace_of(self.data)
+        self.grad = None
 
     def numpy(self) -> Any:
         """The data as a numpy array (the array itself when it already is one; copied from a GPU)."""

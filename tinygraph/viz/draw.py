@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tinygraph.tensor import Tensor
 from tinygraph.viz.labels import kind, local_gradient_label, shape_text, summary
 from tinygraph.viz.replay import Replay, replay_backward
-from tinygraph.viz.scene import Clusters, Line, Scene, build
+from tinygraph.viz.scene import DETAIL, Clusters, Line, Scene, build
 from tinygraph.viz.walk import MAX_NODES, Edge, Walk, walk
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ def draw(
     backward: bool = False,
     clusters: Clusters | None = None,
     rankdir: str = "LR",
+    font_scale: float = 1.0,
     max_nodes: int = MAX_NODES,
 ) -> graphviz.Digraph:
     """A graphviz.Digraph of everything that produced `root`; it displays itself in Jupyter.
@@ -59,6 +60,8 @@ def draw(
     clusters     {"layer 1": [W1, b1, Z1, A1], ...}, or a function from a tensor to
                  its cluster's label (or None): each cluster is drawn in a frame
     rankdir      "LR" (left to right, the default), "TB", "RL" or "BT"
+    font_scale   every text size multiplied by this (1.5: half as large again);
+                 at 1 the smallest text is 11 pt, 14.7 px in a browser at full size
     max_nodes    past this many boxes only the ones nearest `root` are drawn, and
                  a note says how many were left out
 
@@ -69,7 +72,7 @@ def draw(
         add_local_grads(scene)
     if backward:
         add_backward(scene, replay_backward(root), values)
-    return build(scene, rankdir, clusters)
+    return build(scene, rankdir, clusters, font_scale)
 
 
 def forward_scene(graph: Walk, values: bool = False, grads: bool = False) -> Scene:
@@ -83,14 +86,14 @@ def forward_scene(graph: Walk, values: bool = False, grads: bool = False) -> Sce
         if tensor is graph.root:
             scene.style(key, penwidth="2")
         scene.add_line(key, Line(graph.name(tensor), bold=True, color=None if tensor.name else AUTOMATIC_NAME))
-        scene.add_line(key, Line(shape_text(tensor.shape), size=10))
+        scene.add_line(key, Line(shape_text(tensor.shape), size=DETAIL))
         if values:
-            scene.add_line(key, Line(summary(tensor.data), size=9))
+            scene.add_line(key, Line(summary(tensor.data), size=DETAIL))
         if grads and tensor.grad is not None:
-            scene.add_line(key, Line(f"dL/d{graph.name(tensor)}: {summary(tensor.grad)}", size=9, color=GRADIENT))
+            scene.add_line(key, Line(f"dL/d{graph.name(tensor)}: {summary(tensor.grad)}", size=DETAIL, color=GRADIENT))
         if tensor.node is not None:
             scene.style(scene.op_id(tensor), shape="ellipse", style="filled", fillcolor=OP_FILL, color=OP_BORDER)
-            scene.style(scene.op_id(tensor), fontsize="11", **{"class": "op"})
+            scene.style(scene.op_id(tensor), **{"class": "op"})
     return scene
 
 
@@ -118,7 +121,7 @@ def contribution_letters(graph: Walk, tensor: Tensor) -> dict[Edge, str]:
 
 def gradient_line(name: str, gradient: Any, values: bool) -> Line:
     detail = summary(gradient) if values else shape_text(tuple(gradient.shape))
-    return Line(f"{name}: {detail}", size=10, color=GRADIENT)
+    return Line(f"{name}: {detail}", size=DETAIL, color=GRADIENT)
 
 
 def completion_steps(graph: Walk, replay: Replay) -> dict[int, int]:
@@ -166,7 +169,7 @@ def add_backward(scene: Scene, replay: Replay, values: bool = False, current: in
         if total is not None and id(tensor) in complete:
             key, at = scene.tensor_id(tensor), complete[id(tensor)]
             hidden = scene.attrs[key]["fillcolor"]
-            scene.add_line(key, Line(f"{name} = {total}", size=10, color=GRADIENT if at <= now else hidden))
+            scene.add_line(key, Line(f"{name} = {total}", size=DETAIL, color=GRADIENT if at <= now else hidden))
             if at == now:
                 scene.style(key, color=COMPLETED, penwidth="3")
         for edge in graph.consumers(tensor):

