@@ -12,30 +12,51 @@ code 2; every file is written whole or not at all.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import tinygraph as tg
 from models.commands import graph, predict, train
-from models.commands.arguments import EXIT_BAD_INPUT, EXIT_INTERRUPTED, describe
+from models.commands.arguments import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, describe
 from models.errors import UsageError
 
 COMMANDS = (train, predict, graph)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line (argparse's own also print the whole usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tinygraph", description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="tinygraph", description=__doc__.split("\n\n")[0])
     subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM (kill's default): raised where the program is, so that nothing half-written is left."""
+
+
+def terminate(signum: int, frame: object) -> NoReturn:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         return args.run(args)
+    except Terminated:
+        print("tinygraph: terminated; an unfinished run was not written", file=sys.stderr)
+        return EXIT_TERMINATED
     except UsageError as error:
         parser.error(str(error))  # argparse's usage line, and exit code 2
     except (OSError, tg.TinygraphError) as error:  # every error of models/ is a TinygraphError
@@ -44,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # outside training, e.g. while loading a large CSV
         print("tinygraph: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,15 @@ def check_destination(
     return destination
 
 
+def check_output_file(path: Path, option: str) -> None:
+    """Check, before any work, that a file can be written at `path` (replacing a file there, never a folder)."""
+    if path.is_dir():
+        raise OutputError(f"{option} {path}: is a folder; give the name of a file to write")
+    if not path.parent.is_dir():
+        raise OutputError(f"{option} {path}: the folder {path.parent} does not exist")
+    check_writable(path.parent, f"{option} {path}")
+
+
 def check_writable(folder: Path, named: str) -> None:
     """Create and remove a file in `folder`, or in the nearest folder above it that exists."""
     existing = next(p for p in (folder, *folder.parents) if p.exists() or p == Path(p.anchor))
@@ -126,6 +135,7 @@ class RunFolder:
             try:
                 with signals_held():  # a Ctrl-C now would come between the rename and runs/latest
                     self.path = self._publish(self._staging)
+                    fsync(self.destination.parent)  # the rename itself, on disk
             except BaseException as failure:
                 if self.path is None:  # not published (a Ctrl-C held back above arrives after it was)
                     self._discard()
@@ -152,6 +162,7 @@ class RunFolder:
         return error
 
     def _publish(self, staging: Path) -> Path:
+        sync_tree(staging)  # on disk before the rename, so that even a power cut cannot publish empty files
         out = self.destination.out
         if out is None:
             return self._publish_numbered(staging)
@@ -181,6 +192,20 @@ class RunFolder:
             os.symlink(path.name, link)
             os.replace(link, latest)
         return path
+
+
+def sync_tree(folder: Path) -> None:
+    """fsync every file under `folder`, and the folders themselves."""
+    for path in sorted(folder.rglob("*"), key=lambda p: -len(p.parts)) + [folder]:
+        fsync(path)
+
+
+def fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def next_number(runs: Path) -> int:

@@ -26,13 +26,14 @@ from typing import IO, Any
 
 import numpy as np
 
-from models.classifier import ParameterError
-from models.data import DataError, Labels
+from models.data import Labels
+from models.errors import DataError, ParameterError
 from models.mlp import ACTIVATIONS
 from models.resources import check_fits
 
 ARCHITECTURE = "architecture"  # the entry of params.npz that says which network its arrays make
-ARCHITECTURE_KEYS = {"layer_sizes": True, "activations": True, "output": False, "dropout": False}  # key: required
+ARCHITECTURE_KEYS = {"network": False, "layer_sizes": True, "activations": True, "output": False, "dropout": False}
+NETWORKS = ("MLP", "Classifier")  # what an architecture's "network" may name
 MAX_ARCHITECTURE_CHARACTERS = 1 << 16
 MAX_HEADER_BYTES = 10_000  # numpy's own limit on a header it reads without trusting
 NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK\x03\x04"
@@ -176,6 +177,9 @@ def check_architecture(architecture: Any, where: str) -> dict[str, Any]:
     if unknown or missing:
         wrong = f"unknown keys {unknown}" if unknown else f"lacks {missing}"
         raise ParameterError(f"{where}: {wrong}; expected {', '.join(ARCHITECTURE_KEYS)}")
+    network = architecture.get("network", "MLP")
+    if network not in NETWORKS:
+        raise ParameterError(f"{where}: network {network!r:.40} is not one of {', '.join(NETWORKS)}")
     sizes, activations = architecture["layer_sizes"], architecture["activations"]
     if not (isinstance(sizes, list) and len(sizes) >= 2 and all(_is_count(size) for size in sizes)):
         raise ParameterError(
@@ -188,6 +192,8 @@ def check_architecture(architecture: Any, where: str) -> dict[str, Any]:
         raise ParameterError(
             f"{where}: unknown activation {unknown_activations[0]!r:.40}; one of {', '.join(ACTIVATIONS)}"
         )
+    if network == "Classifier" and (len(sizes) != 3 or sizes[-1] != 1 or activations != ["relu"]):
+        raise ParameterError(f"{where}: the notebook's Classifier has layer_sizes [nx, nh, 1] and activations ['relu']")
     output = "sigmoid" if sizes[-1] == 1 else "softmax"
     if architecture.get("output", output) != output:
         raise ParameterError(f"{where}: output {architecture['output']!r:.40} does not fit {sizes[-1]} output units")

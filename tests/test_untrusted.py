@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from models import resources
-from models.classifier import ParameterError
-from models.data import DataError
+from models.errors import DataError, ParameterError
 from models.mlp import MLP
 from models.untrusted import check_table, read_params
 
@@ -103,7 +102,7 @@ def test_changed_bytes_inside_an_array_fail_the_checksum(params):
     "architecture, message",
     [
         ("42", "must be a JSON object with layer_sizes and activations, not 42"),
-        ('{"layer_sizes": [3, 4, 2]}', "lacks ['activations']; expected layer_sizes, activations, output, dropout"),
+        ('{"layer_sizes": [3, 4, 2]}', "lacks ['activations']; expected network, layer_sizes, activations, output"),
         ('{"layer_sizes": [3, 4, 2], "activations": ["tanh"], "code": "rm -rf"}', "unknown keys ['code']"),
         ('{"layer_sizes": [3, true, 2], "activations": ["tanh"]}', "layer_sizes must be a list of 2 or more whole"),
         ('{"layer_sizes": [3, 4, 2], "activations": ["tanh", "relu"]}', "activations must be a list of 1 names"),
@@ -111,6 +110,10 @@ def test_changed_bytes_inside_an_array_fail_the_checksum(params):
         ('{"layer_sizes": [3, 4, 2], "activations": ["tanh"], "output": "sigmoid"}', "output 'sigmoid' does not fit 2"),
         ('{"layer_sizes": [3, 4, 2], "activations": ["tanh"], "dropout": 1.5}', "dropout must be a number from 0"),
         ("{not json", "is not JSON ('{not json')"),
+        ('{"network": "os.system", "layer_sizes": [3, 4, 2], "activations": ["tanh"]}',
+         "network 'os.system' is not one of MLP, Classifier"),
+        ('{"network": "Classifier", "layer_sizes": [3, 4, 2], "activations": ["tanh"]}',
+         "the notebook's Classifier has layer_sizes [nx, nh, 1] and activations ['relu']"),
     ],
 )  # fmt: skip
 def test_an_architecture_of_the_wrong_form_is_refused_naming_what_is_wrong(tmp_path, mlp, architecture, message):

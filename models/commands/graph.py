@@ -7,8 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tinygraph.viz import GraphvizNotFoundError
 from models import graph_views
 from models.commands.arguments import EXIT_BAD_INPUT
+from models.run_folder import RunFolder, check_destination
+
+VIEWS = {"forward.svg", "local_grads.svg", "backward.svg", "step-through"}  # what write_graph_views writes
 
 
 def add_parser(subparsers: Any) -> None:
@@ -22,14 +26,26 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
+    p.add_argument("--overwrite", action="store_true", help="replace an --out that holds other files")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # A folder holding only these pictures (an earlier `tinygraph graph`) is replaced without asking.
+    ours = args.out.is_dir() and {p.name for p in args.out.iterdir()} <= VIEWS
+    folder = RunFolder(check_destination(args.out, overwrite=args.overwrite or ours))
+    missing_dot = None
     try:
-        written = graph_views.write_graph_views(args.out)
+        with folder as staging:
+            try:
+                written = [p.relative_to(staging).as_posix() for p in graph_views.write_graph_views(staging)]
+            except GraphvizNotFoundError as error:  # the pictures' sources are published, to render later
+                missing_dot = str(error).replace(str(staging), str(args.out))
     except ImportError as error:  # graphviz is an optional extra; the message says how to install it
         print(f"tinygraph: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"wrote {', '.join(p.relative_to(args.out).as_posix() for p in written)} to {args.out}")
+    if missing_dot is not None:
+        print(f"tinygraph: error: {missing_dot}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {', '.join(written)} to {folder.path}")
     return 0

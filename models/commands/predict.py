@@ -9,8 +9,12 @@ from typing import Any
 import numpy as np
 
 from models import checkpoint, data
-from models.mlp import accuracy
 from models.commands.arguments import probability
+from models.errors import UsageError
+from models.mlp import accuracy
+from models.resources import memory_errors
+from models.run_folder import check_output_file
+from models.streams import name_of, regular_file
 
 
 def add_parser(subparsers: Any) -> None:
@@ -19,10 +23,11 @@ def add_parser(subparsers: Any) -> None:
         help="predict labels with trained parameters and report the accuracy",
         description="Predict the labels of a CSV in the notebook's layout with a trained params.npz.",
     )
-    p.add_argument("--params", type=Path, required=True, metavar="FILE", help="params.npz written by tinygraph train")
+    p.add_argument("--params", type=Path, required=True, metavar="FILE", help="params.npz written by tinygraph train ('-': standard input)")
     p.add_argument(
         "--data", type=Path, required=True, metavar="FILE",
-        help="CSV: feature rows, then a row of labels (0/1, or 0..K-1 for a network of K classes)",
+        help="CSV: feature rows, then a row of labels (0/1, or 0..K-1 for a network of K classes); "
+        "'-': standard input",
     )  # fmt: skip
     p.add_argument(
         "--threshold", type=probability, default=0.5, help="two classes: predict 1 above this probability (0.5)"
@@ -32,11 +37,17 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model = checkpoint.load(args.params)
+    if str(args.params) == str(args.data) == "-":
+        raise UsageError("--params and --data cannot both read standard input ('-')")
+    if args.out is not None:  # before any work: a folder, or a place this process cannot write, fails now
+        check_output_file(args.out, "--out")
+    with regular_file(args.params, "--params") as params:
+        model = checkpoint.load(params, name=name_of(args.params))
     labels = "classes" if model.output == "softmax" else "binary"
-    X, Y = data.load_csv(args.data, dtype=model.dtype, labels=labels)
-    predicted = model.predict(model.as_input(X, what=str(args.data)), threshold=args.threshold)
-    print(f"accuracy on {args.data}: {accuracy(Y, predicted):.4f} ({X.shape[1]} examples)")
+    with regular_file(args.data, "--data") as path, memory_errors(f"--data {args.data}"):
+        X, Y = data.load_csv(path, dtype=model.dtype, labels=labels)
+        predicted = model.predict(model.as_input(X, what=name_of(args.data)), threshold=args.threshold)
+    print(f"accuracy on {name_of(args.data)}: {accuracy(Y, predicted):.4f} ({X.shape[1]} examples)")
     if args.out is not None:
         data.write_atomically(args.out, lambda f: np.savetxt(f, predicted, fmt="%d", delimiter=","))
         print(f"wrote the predictions to {args.out}")
