@@ -23,7 +23,10 @@ def add_parser(subparsers: Any) -> None:
         help="predict labels with trained parameters and report the accuracy",
         description="Predict the labels of a CSV in the notebook's layout with a trained params.npz.",
     )
-    p.add_argument("--params", type=Path, required=True, metavar="FILE", help="params.npz written by tinygraph train ('-': standard input)")
+    p.add_argument(
+        "--params", type=Path, required=True, metavar="FILE",
+        help="params.npz written by tinygraph train ('-': standard input)",
+    )  # fmt: skip
     p.add_argument(
         "--data", type=Path, required=True, metavar="FILE",
         help="CSV: feature rows, then a row of labels (0/1, or 0..K-1 for a network of K classes); "
