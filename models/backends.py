@@ -37,6 +37,7 @@ import numpy as np
 from models import data
 from models.errors import BackendUnavailableError, ConfigError
 from models.train import IterationCallback
+from models.untrusted import check_table
 from tinygraph.backend import to_numpy
 
 if TYPE_CHECKING:
@@ -200,12 +201,21 @@ class NpyBlocks:
 
 
 def load_npy(
-    path: str | os.PathLike, backend: str = "numpy", *, examples_per_chunk: int | None = None
+    path: str | os.PathLike,
+    backend: str = "numpy",
+    *,
+    examples_per_chunk: int | None = None,
+    labels: data.Labels = "binary",
 ) -> tuple[Any, Any]:
-    """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily."""
+    """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily.
+
+    The file is checked first, as models.untrusted.check_table says (its size, dtype,
+    finite values and `labels`), so a damaged or hostile file is refused by name.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; convert the CSV first with csv_to_npy")
+    check_table(path, labels)
     if backend == "dask":
         table = NpyBlocks(path)
         chunks = (table.shape[0], examples_per_chunk or table.shape[1])

@@ -12,6 +12,7 @@ import pytest
 from models import resources
 from models.errors import DataError, ParameterError
 from models.mlp import MLP
+from models.backends import load_npy
 from models.untrusted import check_table, read_params
 
 
@@ -256,3 +257,10 @@ def test_a_table_with_bad_values_or_form_is_refused_naming_the_place(tmp_path, a
 
 def test_class_labels_may_go_past_one(tmp_path):
     check_table(table(tmp_path, np.array([[1.0, 2.0], [0.0, 2.0]])), labels="classes")
+
+
+def test_load_npy_refuses_a_damaged_table_by_name(tmp_path):
+    path = table(tmp_path, np.vstack([np.ones((2, 5)), np.zeros((1, 5))]))
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(DataError, match=r"t\.npy: holds 112 bytes of data, but its header promises 120"):
+        load_npy(path)
