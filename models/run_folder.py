@@ -43,6 +43,7 @@ NUMBER_WIDTH = 4  # runs/0001: sorts by name up to 9999 runs, and keeps counting
 PARTIAL = re.compile(r"\.tinygraph-(\d+)-[0-9a-f]+\.partial")
 RENAME_EXCHANGE = 2  # linux/fs.h: swap two paths atomically
 ABANDONED_AFTER_S = 600
+HELD = (signal.SIGINT, signal.SIGTERM)  # what signals_held() holds back
 
 
 class OutputError(tg.TinygraphError, OSError):
@@ -81,7 +82,7 @@ def check_destination(
             raise OutputError(f"{named}: exists and is not a folder")
         if out.is_dir() and any(out.iterdir()) and not overwrite:
             raise OutputError(f"{named}: already holds files (an earlier run?); give --overwrite to replace it")
-    check_writable(destination.parent, f"{option} {out if out is not None else runs}")
+    check_writable(destination.parent, f"{option} {out}" if out is not None else f"{runs}/ (runs without {option})")
     return destination
 
 
@@ -104,7 +105,8 @@ def check_writable(folder: Path, named: str) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as error:
-        raise OutputError(f"{named}: cannot write in {existing} ({error.strerror})") from None
+        where = f"the working folder {Path.cwd()}" if existing == Path(".") else existing
+        raise OutputError(f"{named}: cannot write in {where} ({error.strerror})") from None
 
 
 class RunFolder:
@@ -156,7 +158,7 @@ class RunFolder:
 
     def _visible(self, error: BaseException) -> BaseException:
         """`error`, but an OSError about a file in the hidden folder names the run's folder instead."""
-        if isinstance(error, OSError) and not isinstance(error, OutputError) and error.filename is not None:
+        if isinstance(error, OSError) and not isinstance(error, OutputError):  # a write's own error names no file
             visible = self.destination.out or self.destination.runs
             return OutputError(f"{visible}: could not write the run ({error.strerror or error})")
         return error
@@ -306,14 +308,23 @@ def _locked(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def signals_held() -> Iterator[None]:
-    """Hold back Ctrl-C and SIGTERM for the block (delivered after it), so that a few renames finish together."""
-    held = {signal.SIGINT, signal.SIGTERM}
+    """Hold back Ctrl-C and SIGTERM for the block and deliver them after it, so that a few renames finish together.
+
+    Python's handlers run in the main thread, whichever thread the system hands a
+    signal to (numpy's BLAS threads would take it despite a blocked mask); so the
+    handlers are swapped for one that notes the signal, then restored and the
+    signal raised again. Outside the main thread signals cannot be handled: the block just runs.
+    """
+    held: list[int] = []
     try:
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (AttributeError, ValueError):  # not POSIX, or not the main thread
+        previous = {number: signal.signal(number, lambda number, frame: held.append(number)) for number in HELD}
+    except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if held:
+            signal.raise_signal(held[0])

@@ -176,11 +176,12 @@ def train_and_write(config: TrainingConfig, destination: Destination, caught: li
     try:
         with folder as staging:
             written = write_run(staging, result, metrics, train_X, train_Y)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # a Ctrl-C while publishing is held back till the run is whole
         if folder.path is None:
             print("tinygraph train: interrupted while writing the run; nothing was written", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        result.interrupted = True  # Ctrl-C came as the run was published: it is whole, and said so below
+        else:
+            print(f"tinygraph train: interrupted once the run was written whole to {folder.path}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     for note in folder.notes:
         print(f"tinygraph train: {note}", file=sys.stderr)
     if result.interrupted:
