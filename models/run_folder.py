@@ -127,9 +127,13 @@ class RunFolder:
     def __enter__(self) -> Path:
         parent = self.destination.parent
         self._made = [p for p in reversed((parent, *parent.parents)) if not p.exists()]
-        parent.mkdir(parents=True, exist_ok=True)
         self._staging = parent / f".tinygraph-{os.getpid()}-{secrets.token_hex(4)}.partial"
-        self._staging.mkdir()
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._staging.mkdir()
+        except OSError as error:  # e.g. the place was made read-only while the run trained
+            self._discard()
+            raise self._visible(error) from None
         return self._staging
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:

@@ -156,3 +156,13 @@ def test_hidden_folders_of_killed_runs_are_removed_by_the_next_run(tmp_path):
         os.utime(folder, (0, 0))
     write_run(check_destination(tmp_path / "run"))
     assert visible(tmp_path) == {"run", alive.name}
+
+
+def test_a_place_that_vanished_since_the_check_is_named_not_the_hidden_folder(tmp_path):
+    (tmp_path / "parent").mkdir()
+    destination = check_destination(tmp_path / "parent" / "run")
+    (tmp_path / "parent").rmdir()
+    (tmp_path / "parent").write_text("now a file")
+    with pytest.raises(OutputError) as error, RunFolder(destination):
+        pass
+    assert str(error.value) == f"{tmp_path / 'parent' / 'run'}: could not write the run (File exists)"
