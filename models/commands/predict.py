@@ -13,7 +13,7 @@ from models.commands.arguments import probability
 from models.errors import UsageError
 from models.mlp import accuracy
 from models.resources import memory_errors
-from models.run_folder import check_output_file
+from models.run_folder import OutputError, check_output_file
 from models.streams import name_of, regular_file
 
 
@@ -52,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
         predicted = model.predict(model.as_input(X, what=name_of(args.data)), threshold=args.threshold)
     print(f"accuracy on {name_of(args.data)}: {accuracy(Y, predicted):.4f} ({X.shape[1]} examples)")
     if args.out is not None:
-        data.write_atomically(args.out, lambda f: np.savetxt(f, predicted, fmt="%d", delimiter=","))
+        try:
+            data.write_atomically(args.out, lambda f: np.savetxt(f, predicted, fmt="%d", delimiter=","))
+        except OSError as error:  # named by --out, not by the temporary file it was written through
+            raise OutputError(f"--out {args.out}: could not write the predictions ({error.strerror or error})") from None
         print(f"wrote the predictions to {args.out}")
     return 0
