@@ -18,26 +18,22 @@ those of iteration k would be a graph of all k iterations before it, recomputed
 from X at every step (8 iterations of the Dask test: 0.4 s for the first, 3.8 s
 for the eighth); persisted, every iteration's graph starts from parameters already
 in memory (on the cluster's workers, for a distributed scheduler).
-For data larger than memory, convert the CSV once with csv_to_npy and read
-it with load_npy("train.npy", "dask", examples_per_chunk=500).
+For data larger than memory, convert the CSV once with models.data.csv_to_npy
+and read it with models.data.load_npy("train.npy", "dask", examples_per_chunk=500).
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models import data
 from models.errors import BackendUnavailableError, ConfigError
 from models.train import IterationCallback
-from models.untrusted import check_table
 from tinygraph.backend import to_numpy
 
 if TYPE_CHECKING:
@@ -120,10 +116,10 @@ def after_each_update(
         return then
     persist = persist_parameters(model)
 
-    def callback(i: int, train_loss: float, val_loss: float) -> None:
+    def callback(epoch: int, logs: dict[str, float]) -> None:
         persist()
         if then is not None:
-            then(i, train_loss, val_loss)
+            then(epoch, logs)
 
     return callback
 
@@ -154,72 +150,3 @@ def dask_client(address: str | None) -> Iterator[Any]:
         ) from error
     with Client(address, timeout=10) as client:
         yield client
-
-
-# ---- the notebook's CSV, once, as a .npy file that Dask reads in blocks -----------------
-def csv_to_npy(
-    csv_path: str | os.PathLike, npy_path: str | os.PathLike | None = None, dtype: Any = np.float64
-) -> Path:
-    """Convert the notebook's CSV (feature rows, then a 0/1 label row) into a .npy file of the same table.
-
-    `npy_path` defaults to the CSV's path with the suffix .npy. The CSV is parsed
-    by models.data.load_csv, with its checks and errors, straight into a
-    memory-mapped file, so it may be larger than memory; the .npy file appears
-    only once the whole CSV has been read and checked.
-    """
-    npy_path = Path(csv_path).with_suffix(".npy") if npy_path is None else Path(npy_path)
-    partial = npy_path.with_name(f".{npy_path.name}.partial")
-    tables = []
-
-    def allocate(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
-        tables.append(np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=shape))
-        return tables[0]
-
-    try:
-        data.load_csv(csv_path, dtype, allocate=allocate)
-        tables.pop().flush()
-        os.replace(partial, npy_path)
-    finally:
-        partial.unlink(missing_ok=True)
-    return npy_path
-
-
-class NpyBlocks:
-    """A .npy file that Dask reads in blocks: each block maps the file afresh.
-
-    Pickling it (to send a graph to a cluster's workers) sends the path, not the
-    data, as a memory map would; the workers must see the same file system.
-    """
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        header = np.load(self.path, mmap_mode="r")
-        self.shape, self.dtype, self.ndim = header.shape, header.dtype, header.ndim
-
-    def __getitem__(self, index: Any) -> np.ndarray:
-        return np.array(np.load(self.path, mmap_mode="r")[index])
-
-
-def load_npy(
-    path: str | os.PathLike,
-    backend: str = "numpy",
-    *,
-    examples_per_chunk: int | None = None,
-    labels: data.Labels = "binary",
-) -> tuple[Any, Any]:
-    """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily.
-
-    The file is checked first, as models.untrusted.check_table says (its size, dtype,
-    finite values and `labels`), so a damaged or hostile file is refused by name.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; convert the CSV first with csv_to_npy")
-    check_table(path, labels)
-    if backend == "dask":
-        table = NpyBlocks(path)
-        chunks = (table.shape[0], examples_per_chunk or table.shape[1])
-        table = require("dask").from_array(table, chunks=chunks)
-    else:
-        table = to_backend(np.load(path), backend)
-    return table[:-1], table[-1:]

@@ -47,10 +47,6 @@ class Classifier(MLP):
         return model
 
     @property
-    def nx(self) -> int:
-        return self.layer_sizes[0]
-
-    @property
     def nh(self) -> int:
         return self.layer_sizes[1]
 
@@ -71,7 +67,6 @@ class Classifier(MLP):
         Yhat = steps["Yhat"]
         return named(tg.binary_cross_entropy(Yhat, self.as_labels(Y, Yhat.shape[1])), "L")
 
-    def probabilities(self, X: Any) -> np.ndarray:
+    def probabilities_of(self, steps: Mapping[str, tg.Tensor]) -> np.ndarray:
         """Yhat, 1 x n: the probability of class 1 for each example."""
-        with tg.no_grad():
-            return self.forward(X).numpy()
+        return steps["Yhat"].numpy()

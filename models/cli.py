@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import tinygraph as tg
-from models.commands import graph, predict, train
+from models.commands import graph, predict, train, tune
 from models.commands.arguments import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, describe
 from models.errors import UsageError
 
-COMMANDS = (train, predict, graph)
+COMMANDS = (train, predict, graph, tune)
 
 
 class Parser(argparse.ArgumentParser):
@@ -34,6 +34,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="tinygraph", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"tinygraph {tg.__version__}")
     subparsers = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers)

@@ -1,70 +1,34 @@
-"""The notebook's CSV layout: read it fast and in little memory, write it exactly.
+"""The notebook's CSV layout: read it (fast, in little memory), write it exactly, convert it to .npy.
 
 The layout (lecture notebook, section 2): no header; each column is one example;
 the feature rows come first (for images, the 12288 pixels of a 64x64x3 reshape)
 and the last row holds the labels. `train.csv` has 12,289 rows of 2,000 numbers:
 about 435 MiB of text for a 188 MiB array.
 
-How the loader needs little more memory than the array, in about the time of
-pandas' read_csv (which peaks at 5x the array; the README's "Benchmarks" gives
-the figures): a first pass finds where every line ends, so the array is
-allocated once, at its final size. Then threads each take a part of
-the file and read it a block of rows at a time: the block is checked for rows
-with the wrong number of cells, its commas are turned into line breaks every
-few numbers (lines of a few numbers parse fastest), and pandas' C parser, one
-per part, parses it straight into a chunk that is copied into the block's rows.
-Only a block that fails is read again, slowly, cell by cell, to name the row and
-the column. Rows and columns are counted from 1, as a spreadsheet shows them.
+    X, Y = load_csv("train.csv")                   # X is nx x n, Y is 1 x n
+    write_csv("copy.csv", X, Y)                    # reads back to the same numbers
+    csv_to_npy("train.csv")                        # train.npy, for data larger than memory
+    X, Y = load_npy("train.npy", "dask", examples_per_chunk=500)
+
+The parser itself, and why it is one of our own, is models/_csv.py.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
-import math
 import os
-import re
 import secrets
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, BinaryIO, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from models.errors import DataError
+from models._csv import last_row_as_float64, read_table
+from models.errors import ConfigError, DataError
 
 Labels = Literal["binary", "classes"]
 LABEL_KINDS: tuple[str, ...] = ("binary", "classes")
-
-# The file is cut into parts, which threads parse side by side (pandas' parser
-# lets go of Python's global lock); a thread reads its part a block at a time.
-# Several parts a thread even out threads that happen to run slower. Each thread
-# holds a few times a block in memory, which bounds what the loader needs above
-# the array. One parser reads a whole part and keeps its buffers from block to
-# block: a parser per block would fault in fresh memory each time (measured on
-# the full-size file, that doubled the system time).
-BLOCK_BYTES = 1 << 20
-PARSE_THREADS = min(4, os.cpu_count() or 1)  # a thread a core; more than 2 were not measured
-PARTS_PER_THREAD = 4
-# pandas' parser has a cost per line and per column: lines of 8 numbers took about
-# 10% less CPU time than one number a line, and a sixth of the file's 2,000 a line.
-CELLS_PER_LINE = 8
-PARSER_OPTIONS = dict(
-    header=None,
-    dtype=np.float64,
-    engine="c",
-    na_filter=False,  # "nan", "NA" and empty cells are errors, not missing values
-    quoting=csv.QUOTE_NONE,
-    skip_blank_lines=False,
-    lineterminator="\n",  # the line ends the loader counts; a lone "\r" is then part of a cell, and an error
-    low_memory=False,  # parse each chunk in one go, not in pieces pandas then joins
-)
-# The byte-order mark some programs (Excel's "CSV UTF-8") write at the start of a file.
-BOM = "\ufeff".encode()
-# The cell grammar the slow pass accepts: decimal numbers, spaces around them allowed.
-NUMBER = re.compile(rb"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 
 
 def load_csv(
@@ -86,19 +50,32 @@ def load_csv(
     `allocate(shape, dtype)`, a C-contiguous array: by default in memory, or e.g. a
     memory-mapped file.
     """
-    if labels not in LABEL_KINDS:
-        raise ValueError(f"labels must be one of {', '.join(map(repr, LABEL_KINDS))}, not {labels!r}")
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f" or dtype.itemsize > 8:  # numbers are parsed as float64: a longer type would mislead
-        raise ValueError(f"dtype must be float64, float32 or float16, not {dtype}")
-    path = Path(path)
-    table = _read_table(path, dtype, allocate)
+    path, dtype = Path(path), _float_dtype(dtype)
+    _check_label_kind(labels)
+    table = read_table(path, dtype, allocate)
     if table.shape[0] < 2:
         raise DataError(f"{path}: found a single row; expected feature rows, then the label row")
-    X, Y = table[:-1], table[-1:]
-    written = Y if dtype == np.float64 else _last_row_as_float64(path)  # 1.00000001 would round to 1 in float32
-    _check_labels(path, written, labels, row=table.shape[0])
-    return X, Y
+    return _with_labels(path, table, labels)
+
+
+def load_examples(
+    path: str | os.PathLike[str], features: int, dtype: DTypeLike = np.float64, labels: Labels = "binary"
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(X, Y) from a CSV of `features` feature rows with a label row last, or (X, None) from one without.
+
+    For predictions: the row count tells which the file is; any other count is a DataError naming it.
+    """
+    path, dtype = Path(path), _float_dtype(dtype)
+    _check_label_kind(labels)
+    table = read_table(path, dtype)
+    if table.shape[0] == features:
+        return table, None
+    if table.shape[0] != features + 1:
+        raise DataError(
+            f"{path}: {table.shape[0]} rows, but the network takes {features} features: expected {features} "
+            f"feature rows, or {features + 1} with the label row"
+        )
+    return _with_labels(path, table, labels)
 
 
 def load_train_val(
@@ -131,9 +108,9 @@ def write_csv(path: str | os.PathLike[str], X: np.ndarray, Y: np.ndarray) -> Non
     """
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     if X.ndim != 2 or Y.shape != (1, X.shape[1]):
-        raise ValueError(f"write_csv needs X of shape nx x n and Y of shape 1 x n; got X {X.shape} and Y {Y.shape}")
+        raise DataError(f"write_csv needs X of shape nx x n and Y of shape 1 x n; got X {X.shape} and Y {Y.shape}")
     if not (np.isfinite(X).all() and np.isfinite(Y).all()):
-        raise ValueError(f"write_csv: X and Y must be finite ({path} would not load)")
+        raise DataError(f"write_csv: X and Y must be finite ({path} would not load)")
     label_row = Y[0].astype(np.int64) if (Y == np.round(Y)).all() else Y[0]
 
     def write(file: IO[bytes]) -> None:
@@ -157,266 +134,107 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         raise
 
 
-def _read_table(path: Path, dtype: np.dtype, allocate: Callable = np.empty) -> np.ndarray:
-    """The whole file as one rows x columns array of `dtype`, made by `allocate(shape, dtype)`, every cell checked."""
-    with open(path, "rb") as file:
-        line_ends = _line_ends(file, path)
-        columns = _columns(file, path, line_ends[0])
-    shape = (len(line_ends), columns)
-    table = allocate(shape, dtype)
-    if table.shape != shape or table.dtype != dtype:
-        raise ValueError(f"allocate({shape}, {dtype}) returned an array of shape {table.shape} and dtype {table.dtype}")
-    if not table.flags.c_contiguous:  # blocks are written through reshaped views of its rows
-        raise ValueError(f"allocate must return a C-contiguous array, not one with strides {table.strides}")
-    rows = len(line_ends)
-    rows_per_block = max(1, BLOCK_BYTES * rows // line_ends[-1])
-    parts = _split(range(rows), math.ceil(rows / (PARSE_THREADS * PARTS_PER_THREAD)))
-    read_part = functools.partial(_read_part, path, line_ends, table, rows_per_block)
-    pool = ThreadPoolExecutor(PARSE_THREADS)
+# ---- the CSV, once, as a .npy file that Dask reads in blocks ---------------------------
+def csv_to_npy(
+    csv_path: str | os.PathLike, npy_path: str | os.PathLike | None = None, dtype: Any = np.float64
+) -> Path:
+    """Convert the notebook's CSV (feature rows, then a 0/1 label row) into a .npy file of the same table.
+
+    `npy_path` defaults to the CSV's path with the suffix .npy. The CSV is parsed
+    by load_csv, with its checks and errors, straight into a memory-mapped file,
+    so it may be larger than memory; the .npy file appears only once the whole CSV
+    has been read and checked.
+    """
+    npy_path = Path(csv_path).with_suffix(".npy") if npy_path is None else Path(npy_path)
+    partial = npy_path.with_name(f".{npy_path.name}.partial")
+    tables = []
+
+    def allocate(shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+        tables.append(np.lib.format.open_memmap(partial, mode="w+", dtype=dtype, shape=shape))
+        return tables[0]
+
     try:
-        for _ in pool.map(read_part, parts):  # raises the first bad part's error, in file order
-            pass
+        load_csv(csv_path, dtype, allocate=allocate)
+        tables.pop().flush()
+        os.replace(partial, npy_path)
     finally:
-        pool.shutdown(cancel_futures=True)  # after an error, parts not yet begun are not read
-    return table
+        partial.unlink(missing_ok=True)
+    return npy_path
 
 
-def _read_part(path: Path, line_ends: list[int], table: np.ndarray, rows_per_block: int, part: range) -> None:
-    """Parse the file's rows `part` into the same rows of `table`, a block of rows at a time, checking every cell."""
-    import pandas as pd  # here, not at the top: it takes a while to import, and only loading needs it
+class NpyBlocks:
+    """A .npy file that Dask reads in blocks: each block maps the file afresh.
 
-    columns = table.shape[1]
-    group = _cells_per_line(columns)
-    blocks = _split(part, rows_per_block)
-    rows = blocks[0]
-    with _RegroupedText(path, line_ends, blocks, columns) as text:
-        try:
-            chunks = pd.read_csv(text, chunksize=rows_per_block * (columns // group), **PARSER_OPTIONS)
-            for rows in blocks:
-                chunk = next(chunks, None)
-                block = table[rows.start : rows.stop]
-                lines = block.reshape(-1, group)  # a view: the block's numbers as the parser's lines
-                if chunk is None or chunk.shape != lines.shape:
-                    raise ValueError("the parser found fewer values than the rows hold")
-                with np.errstate(over="ignore"):  # a float32 overflow is reported below, with its cell
-                    lines[...] = chunk.to_numpy()
-                if not np.isfinite(block).all():
-                    raise ValueError("a value is not finite")
-            if next(chunks, None) is not None:
-                raise ValueError("the parser found more values than the rows hold")
-        except ValueError as error:
-            raise _first_problem(path, line_ends, rows, columns, table.dtype, str(error)) from None
-
-
-class _RegroupedText:
-    """The text of a run of blocks, as pandas' parser reads it: `read(size)` returns the next bytes.
-
-    Each block is read from the file when the parser needs it and checked that
-    every row has as many commas as the first; then every `group`-th comma of a
-    row becomes a line break, so that the parser sees lines of `group` numbers,
-    in the file's order. The text ends early, before a block that fails the check.
+    Pickling it (to send a graph to a cluster's workers) sends the path, not the
+    data, as a memory map would; the workers must see the same file system.
     """
 
-    def __init__(self, path: Path, line_ends: list[int], blocks: list[range], columns: int) -> None:
-        self._file = open(path, "rb")  # a file of its own: threads read their parts side by side
-        self._line_ends, self._commas, self._group = line_ends, columns - 1, _cells_per_line(columns)
-        self._blocks = iter(blocks)
-        self._text, self._position = memoryview(b""), 0
-        # One buffer of each kind for all the blocks: fresh ones for every block would fault in new pages.
-        longest = max(stop - start for start, stop in (_span(line_ends, rows) for rows in blocks))
-        self._buffer, self._is_comma = bytearray(longest), np.empty(longest, dtype=bool)
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        header = np.load(self.path, mmap_mode="r")
+        self.shape, self.dtype, self.ndim = header.shape, header.dtype, header.ndim
 
-    def read(self, size: int = -1) -> bytes:
-        while self._position == len(self._text):
-            rows = next(self._blocks, None)
-            if rows is None:
-                return b""
-            self._text, self._position = self._regrouped(rows), 0
-        end = len(self._text) if size < 0 else self._position + size
-        piece = bytes(self._text[self._position : end])
-        self._position += len(piece)
-        return piece
-
-    def _regrouped(self, rows: range) -> memoryview:
-        """The text of the lines `rows`, checked and regrouped; empty (and the end) if the check fails."""
-        start, stop = _span(self._line_ends, rows)
-        text = memoryview(self._buffer)[: stop - start]
-        self._file.seek(start)
-        self._file.readinto(text)
-        # pandas would skip a byte-order mark at the start of its text unseen: the file's
-        # own mark becomes space before the first number; one inside the file is an error.
-        marked = text[: len(BOM)] == BOM
-        if marked and rows.start == 0:
-            text[: len(BOM)] = b" " * len(BOM)
-        characters = np.frombuffer(text, np.uint8)
-        commas = np.flatnonzero(np.equal(characters, ord(","), out=self._is_comma[: len(characters)]))
-        ends = np.array(self._line_ends[rows.start : rows.stop]) - start
-        if (marked and rows.start != 0) or not _commas_per_line_are(commas, ends, self._commas):
-            self._blocks = iter(())  # the parser falls short here, and the slow pass names the row
-            return memoryview(b"")
-        per_row = commas.reshape(len(rows), self._commas)
-        characters[per_row[:, self._group - 1 :: self._group]] = ord("\n")
-        return text
-
-    def __enter__(self) -> _RegroupedText:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._file.close()
+    def __getitem__(self, index: Any) -> np.ndarray:
+        return np.array(np.load(self.path, mmap_mode="r")[index])
 
 
-def _line_ends(file: BinaryIO, path: Path) -> list[int]:
-    """The offset just past each line: its line break, or the end of the data for the last line.
+def load_npy(
+    path: str | os.PathLike,
+    backend: str = "numpy",
+    *,
+    examples_per_chunk: int | None = None,
+    labels: Labels = "binary",
+) -> tuple[Any, Any]:
+    """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily.
 
-    Knowing them, the loader allocates the array once and reads blocks that end
-    exactly at the end of a line. Trailing blank lines and spaces are left out.
-    Threads search pieces of the file side by side.
+    The file is checked first, as models.untrusted.check_table says (its size, dtype,
+    finite values and `labels`), so a damaged or hostile file is refused by name.
     """
-    end = _data_end(file)
-    if end == 0:
-        raise DataError(f"{path}: the file is empty")
-    pieces = _split(range(end), math.ceil(end / PARSE_THREADS))
-    with ThreadPoolExecutor(PARSE_THREADS) as pool:
-        found = pool.map(functools.partial(_line_breaks, path), pieces)
-        return [offset for offsets in found for offset in offsets] + [end]
+    from models.untrusted import check_table  # it reads Labels from here
 
-
-def _line_breaks(path: Path, piece: range) -> list[int]:
-    """The offsets just past the line breaks in the bytes `piece` of the file."""
-    offsets = []
-    buffer = bytearray(BLOCK_BYTES)  # one buffer for the whole piece: no memory churn
-    with open(path, "rb") as file:
-        file.seek(piece.start)
-        for start in range(piece.start, piece.stop, BLOCK_BYTES):
-            size = file.readinto(memoryview(buffer)[: min(BLOCK_BYTES, piece.stop - start)])
-            newline = buffer.find(b"\n", 0, size)
-            while newline >= 0:  # find() is a fast memchr; lines are long, so the loop is short
-                offsets.append(start + newline + 1)
-                newline = buffer.find(b"\n", newline + 1, size)
-    return offsets
-
-
-def _data_end(file: BinaryIO) -> int:
-    """The offset just after the last byte that is not white space (0 for an empty file)."""
-    end = file.seek(0, os.SEEK_END)
-    while end > 0:
-        start = max(0, end - (64 << 10))
-        file.seek(start)
-        tail = file.read(end - start).rstrip()
-        if tail:
-            return start + len(tail)
-        end = start
-    return 0
-
-
-def _columns(file: BinaryIO, path: Path, first_line_end: int) -> int:
-    """How many cells the first row has: every other row must have as many."""
-    file.seek(0)
-    first_line = file.read(first_line_end).removeprefix(BOM)
-    if not first_line.strip():
-        raise DataError(f"{path}, row 1: an empty line (the first row sets how many cells every row has)")
-    return first_line.count(b",") + 1
-
-
-def _span(line_ends: list[int], rows: range) -> tuple[int, int]:
-    """Where the text of the lines `rows` starts and ends in the file."""
-    return (line_ends[rows.start - 1] if rows.start else 0), line_ends[rows.stop - 1]
-
-
-def _split(rows: range, size: int) -> list[range]:
-    """`rows` in consecutive ranges of `size` rows (the last one shorter)."""
-    return [range(first, min(first + size, rows.stop)) for first in range(rows.start, rows.stop, size)]
-
-
-def _commas_per_line_are(commas: np.ndarray, line_ends: np.ndarray, per_line: int) -> bool:
-    """Whether every line holds exactly `per_line` of the commas (their offsets, in order).
-
-    Dealt out `per_line` at a time from the top, each line's share of the commas
-    lies within that line only if no line has one too many or one too few.
-    """
-    lines = len(line_ends)
-    if commas.size != lines * per_line:
-        return False
-    if per_line == 0:
-        return True
-    shares = commas.reshape(lines, per_line)
-    line_starts = np.concatenate(([0], line_ends[:-1]))
-    return bool((shares[:, 0] >= line_starts).all() and (shares[:, -1] < line_ends).all())
-
-
-def _cells_per_line(columns: int) -> int:
-    """The largest divisor of `columns` up to CELLS_PER_LINE: how many numbers a line gets for the parser."""
-    return next(k for k in range(CELLS_PER_LINE, 0, -1) if columns % k == 0)
-
-
-def _first_problem(
-    path: Path, line_ends: list[int], rows: range, columns: int, dtype: np.dtype, parser_said: str
-) -> DataError:
-    """The error for the first row of `rows` without `columns` cells or the first cell that is not a finite number.
-
-    The slow pass: the rows are read again and every cell is checked on its own.
-    """
-    start, stop = _span(line_ends, rows)
-    with open(path, "rb") as file:
-        file.seek(start)
-        text = file.read(stop - start)
-    if rows.start == 0:
-        text = text.removeprefix(BOM)
-    for row, line in zip(range(rows.start + 1, rows.stop + 1), text.split(b"\n")):
-        cells = line.rstrip(b"\r").split(b",")
-        if len(cells) != columns:
-            found = "an empty line" if not line.strip() else f"{len(cells)} cells"
-            return DataError(f"{path}, row {row}: {found}, but row 1 has {columns}")
-        for column, cell in enumerate(cells, start=1):
-            problem = _cell_problem(cell, dtype)
-            if problem:
-                return DataError(f"{path}, row {row}, column {column}: {problem}")
-    return DataError(f"{path}, rows {rows.start + 1} to {rows.stop}: could not be read ({parser_said})")
-
-
-def _cell_problem(cell: bytes, dtype: np.dtype) -> str | None:
-    text = cell.decode("utf-8", errors="replace").strip(" \t\n\r\v\f")  # what the parser skips, no more
-    if not text:
-        return "the cell is empty"
-    if not NUMBER.fullmatch(cell):
-        try:
-            value = float(text)  # reads the words nan, inf, infinity
-        except ValueError:
-            return f"{text[:40]!r} is not a number"
-        return f"{text!r} is not a finite number" if not np.isfinite(value) else f"{text!r} is not a plain decimal"
-    value = float(text)
-    if not np.isfinite(value):
-        return f"{text!r} is too large for a float64"
-    with np.errstate(over="ignore"):
-        if not np.isfinite(dtype.type(value)):
-            return f"{text!r} is too large for a {dtype}"
-    return None
-
-
-def _last_row_as_float64(path: Path) -> np.ndarray:
-    """The file's last row (its cells already checked) as a 1 x n float64 array."""
-    with open(path, "rb") as file:
-        end = start = _data_end(file)
-        while start > 0:  # step back to the line break before the last row
-            step = min(start, 64 << 10)
-            file.seek(start - step)
-            line_break = file.read(step).rfind(b"\n")
-            start -= step
-            if line_break >= 0:
-                start += line_break + 1
-                break
-        file.seek(start)
-        return np.array([[float(cell) for cell in file.read(end - start).removeprefix(BOM).split(b",")]])
-
-
-def _check_labels(path: Path, Y: np.ndarray, labels: Labels, row: int) -> None:
-    if labels == "binary":
-        bad, rule = (Y[0] != 0) & (Y[0] != 1), "0 or 1"
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; convert the CSV first with csv_to_npy")
+    check_table(path, labels)
+    if backend == "numpy":
+        table = np.load(path)
     else:
-        bad, rule = (Y[0] < 0) | (Y[0] != np.floor(Y[0])), "a whole number 0, 1, 2, ..."
+        from models.backends import require, to_backend  # other libraries only
+
+        if backend == "dask":
+            table = NpyBlocks(path)
+            table = require("dask").from_array(table, chunks=(table.shape[0], examples_per_chunk or table.shape[1]))
+        else:
+            table = to_backend(np.load(path), backend)
+    return table[:-1], table[-1:]
+
+
+# ---- checks ------------------------------------------------------------------------------
+def _float_dtype(dtype: DTypeLike) -> np.dtype:
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f" or dtype.itemsize > 8:  # numbers are parsed as float64: a longer type would mislead
+        raise ConfigError(f"dtype must be float64, float32 or float16, not {dtype}")
+    return dtype
+
+
+def _check_label_kind(labels: str) -> None:
+    if labels not in LABEL_KINDS:
+        raise ConfigError(f"labels must be one of {', '.join(map(repr, LABEL_KINDS))}, not {labels!r}")
+
+
+def _with_labels(path: Path, table: np.ndarray, labels: Labels) -> tuple[np.ndarray, np.ndarray]:
+    """(X, Y): the table's feature rows and its label row, whose labels are checked as written."""
+    X, Y = table[:-1], table[-1:]
+    written = Y if table.dtype == np.float64 else last_row_as_float64(path)  # 1.00000001 would round to 1 in float32
+    row = table.shape[0]
+    if labels == "binary":
+        bad, rule = (written[0] != 0) & (written[0] != 1), "0 or 1"
+    else:
+        bad, rule = (written[0] < 0) | (written[0] != np.floor(written[0])), "a whole number 0, 1, 2, ..."
     if bad.any():
         column = int(np.argmax(bad))
         raise DataError(
             f"{path}, row {row} (the label row), column {column + 1}: "
-            f"the label {float(Y[0, column])!r} is not {rule}"
+            f"the label {float(written[0, column])!r} is not {rule}"
         )
+    return X, Y

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from models.data import write_csv
+from models.errors import ConfigError
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # train_X, train_Y, val_X, val_Y
 Points = Callable[[np.ndarray, np.random.Generator], np.ndarray]  # labels, generator -> 2 x n points
@@ -59,16 +60,16 @@ DATASETS: dict[str, Callable[..., Split]] = {
 def load_builtin(name: str, seed: int = 1) -> Split:
     """The built-in dataset `name` at its default size and noise: (train_X, train_Y, val_X, val_Y)."""
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; the built-in datasets are {', '.join(DATASETS)}")
+        raise ConfigError(f"unknown dataset {name!r}; the built-in datasets are {', '.join(DATASETS)}")
     return DATASETS[name](seed=seed)
 
 
 def _split(points: Points, n_train: int, n_val: int, seed: int, noise: float) -> Split:
     """Draw n_train + n_val labelled points, add noise, shuffle, and split them into training and validation."""
     if n_train < 1 or n_val < 0:
-        raise ValueError(f"need n_train >= 1 and n_val >= 0, got n_train={n_train} and n_val={n_val}")
+        raise ConfigError(f"need n_train >= 1 and n_val >= 0, got n_train={n_train} and n_val={n_val}")
     if noise < 0:
-        raise ValueError(f"noise is a standard deviation and cannot be negative, got {noise}")
+        raise ConfigError(f"noise is a standard deviation and cannot be negative, got {noise}")
     rng = np.random.default_rng(seed)
     n = n_train + n_val
     Y = rng.permutation(np.arange(n) % 2).astype(np.float64)[np.newaxis, :]
@@ -135,7 +136,7 @@ def write_synthetic_images(
     470 MB and 120 MB of text and takes a minute to write.
     """
     if n_train < 1 or n_val < 1:
-        raise ValueError(f"need at least one image in each file, got n_train={n_train} and n_val={n_val}")
+        raise ConfigError(f"need at least one image in each file, got n_train={n_train} and n_val={n_val}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

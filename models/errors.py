@@ -29,5 +29,9 @@ class TrainingDivergedError(TinygraphError, ArithmeticError):
     """A loss became NaN or infinite, and training cannot go on from there."""
 
 
-class BackendUnavailableError(TinygraphError, ImportError):
+class MissingPackageError(TinygraphError, ImportError):
+    """An optional package that a feature needs is not installed; the message says how to install it."""
+
+
+class BackendUnavailableError(MissingPackageError):
     """The array library a backend needs is not installed (or, for a GPU backend, has no GPU)."""

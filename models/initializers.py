@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from models.errors import ConfigError
+
 Initializer = Callable[[tuple[int, int], np.random.RandomState], np.ndarray]
 
 
@@ -56,7 +58,7 @@ def get_initializer(name: str) -> Initializer:
     try:
         return INITIALIZERS[name]
     except KeyError:
-        raise ValueError(f"unknown initialiser {name!r}; choose one of {', '.join(INITIALIZERS)}") from None
+        raise ConfigError(f"unknown initialiser {name!r}; choose one of {', '.join(INITIALIZERS)}") from None
 
 
 def initialize(layer_sizes: list[int], init: str = "xavier", seed: int = 1) -> dict[str, np.ndarray]:

@@ -103,6 +103,11 @@ class MLP:
         return type(self).__name__
 
     @property
+    def nx(self) -> int:
+        """The number of features: the rows of X."""
+        return self.layer_sizes[0]
+
+    @property
     def depth(self) -> int:
         """L, the number of layers with weights (hidden layers and the output layer)."""
         return len(self.layer_sizes) - 1
@@ -255,14 +260,24 @@ class MLP:
     def probabilities(self, X: Any) -> np.ndarray:
         """Yhat = sigmoid(ZL) (1 x n, the probability of class 1), or softmax(ZL) (K x n, columns sum to 1)."""
         with tg.no_grad():
-            Z = self.forward(X)
-            if self.output == "sigmoid":
-                return tg.sigmoid(Z).numpy()
-        return np.exp(log_softmax(Z.numpy(), np))
+            return self.probabilities_of(self.forward_steps(X))
 
     def predict(self, X: Any, threshold: float = 0.5) -> np.ndarray:
         """Predicted labels, 1 x n integers: 1 where Yhat > threshold (binary), else the most probable class."""
-        P = self.probabilities(X)
+        with tg.no_grad():
+            return self.labels_of(self.forward_steps(X), threshold)
+
+    def probabilities_of(self, steps: Mapping[str, tg.Tensor]) -> np.ndarray:
+        """The probabilities of the forward pass `steps`, as numpy arrays (see probabilities); records no graph."""
+        Z = steps[f"Z{self.depth}"]
+        if self.output == "sigmoid":
+            with tg.no_grad():
+                return tg.sigmoid(Z).numpy()
+        return np.exp(log_softmax(Z.numpy(), np))
+
+    def labels_of(self, steps: Mapping[str, tg.Tensor], threshold: float = 0.5) -> np.ndarray:
+        """The labels the forward pass `steps` predicts (see predict)."""
+        P = self.probabilities_of(steps)
         if self.output == "sigmoid":
             return to_labels(P, threshold)
         return P.argmax(axis=0).reshape(1, -1)
@@ -275,11 +290,10 @@ class MLP:
     def as_input(self, X: Any, what: str = "X") -> tg.Tensor:
         """X (nx x n) as a constant tensor of the model's dtype and library; cast once here, not in every pass."""
         X = input_constant(self.params["W1"], X, what, f"{self.kind}: {what}")
-        nx = self.layer_sizes[0]
-        if X.ndim != 2 or X.shape[0] != nx:
+        if X.ndim != 2 or X.shape[0] != self.nx:
             raise tg.ShapeError(
-                f"{self.kind}: {what} has shape {X.shape}, but the network takes {nx} x n "
-                f"({nx} features, one example per column)"
+                f"{self.kind}: {what} has shape {X.shape}, but the network takes {self.nx} x n "
+                f"({self.nx} features, one example per column)"
             )
         return X
 

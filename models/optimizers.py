@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import tinygraph as tg
+from models.errors import ConfigError
 
 State = dict[str, Any]
 
@@ -42,7 +43,7 @@ class Optimizer:
         self.parameters = list(parameters)
         lr = self.default_lr if lr is None else lr
         if not self.parameters:
-            raise ValueError(f"{self.name}: there are no parameters to optimise")
+            raise ConfigError(f"{self.name}: there are no parameters to optimise")
         check_range(self.name, "learning rate lr", lr, low=0.0, low_open=True)
         check_range(self.name, "weight_decay", weight_decay, low=0.0)
         self.lr = lr
@@ -178,7 +179,7 @@ def get_optimizer(name: str) -> type[Optimizer]:
     try:
         return OPTIMIZERS[name]
     except KeyError:
-        raise ValueError(f"unknown optimiser {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None
+        raise ConfigError(f"unknown optimiser {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None
 
 
 class StepDecay:
@@ -190,7 +191,7 @@ class StepDecay:
 
     def __init__(self, optimizer: Optimizer, every: int, gamma: float = 0.1):
         if not isinstance(every, int) or every < 1:
-            raise ValueError(f"StepDecay: `every` must be a whole number of steps of at least 1, not {every!r}")
+            raise ConfigError(f"StepDecay: `every` must be a whole number of steps of at least 1, not {every!r}")
         check_range("StepDecay", "gamma", gamma, low=0.0, high=1.0, low_open=True, high_open=False)
         self.optimizer, self.every, self.gamma = optimizer, every, gamma
         self.initial_lr = optimizer.lr
@@ -215,4 +216,4 @@ def check_range(
     below = value < high if high_open else value <= high
     if not (above and below):
         interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{owner}: {what} must lie in {interval}, not {value!r}")
+        raise ConfigError(f"{owner}: {what} must lie in {interval}, not {value!r}")

@@ -14,6 +14,7 @@ import numpy as np
 
 import tinygraph as tg
 from models.datasets import IMAGE_SHAPE  # each column of X is a 64 x 64 RGB image, reshaped
+from models.errors import MissingPackageError
 from models.mlp import MLP
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ def _figure(**options: Any) -> Figure:
     try:
         from matplotlib.figure import Figure
     except ImportError as error:
-        raise ImportError("pictures need matplotlib: pip install matplotlib") from error
+        raise MissingPackageError("pictures need matplotlib: pip install matplotlib") from error
     return Figure(**options)
 
 

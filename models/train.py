@@ -9,10 +9,12 @@ the engine, and an update by the optimiser: anything with step() and zero_grad()
 such as models.optimizers.SGD, the notebook's update_parameters.
 
 The history has one entry per epoch (so per iteration with the whole batch, as
-in the notebook). Entry e holds
-    train_loss  the mean training-mode loss (dropout on) of epoch e's batches, each before its update
-    val_loss    the evaluation-mode loss (dropout off) on the validation data before epoch e's updates
-With the whole batch both are the losses before the e-th update, the notebook's numbers.
+in the notebook), as Keras' history does. Entry e holds
+    train_loss      the mean training-mode loss (dropout on) of epoch e's batches, each before its update
+    val_loss        the evaluation-mode loss (dropout off) on the validation data before epoch e's updates
+    train_accuracy  the fraction of epoch e's training examples labelled right by the pass that gave train_loss
+    val_accuracy    the fraction of validation examples labelled right by the pass that gave val_loss
+With the whole batch the losses are those before the e-th update, the notebook's numbers.
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ import tinygraph as tg
 from models.errors import ConfigError, TrainingDivergedError
 from models.mlp import MLP
 from models.optimizers import Optimizer
+from tinygraph.backend import to_numpy
 
-# Called after each epoch (each iteration, with the whole batch) with (epoch, train loss, validation loss).
-IterationCallback = Callable[[int, float, float], None]
+# Called after each epoch (each iteration, with the whole batch) with the epoch and its entry of the
+# history: {"train_loss": ..., "val_loss": ..., "train_accuracy": ..., "val_accuracy": ...}, as Keras'
+# on_epoch_end(epoch, logs).
+IterationCallback = Callable[[int, dict[str, float]], None]
+HISTORY_KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
 
 
 class Schedule(Protocol):
@@ -104,7 +110,7 @@ def train(
     if early_stopping is not None:
         check_count("early_stopping (the patience)", early_stopping, low=1)
     parameters = model.parameters()
-    history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
+    history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
     best, shuffle = Best(), np.random.default_rng(shuffle_seed)
     done, stopped_early, interrupted = 0, False, False
     updating = tg.numeric_problems(f"train(): {type(optimizer).__name__}'s update of the parameters")
@@ -112,31 +118,35 @@ def train(
     try:
         while done < updates and not stopped_early:
             epoch = len(history["val_loss"])
-            val_loss = validation_loss(model, val_X, val_Y)
+            val_loss, val_accuracy = validation_loss(model, val_X, val_Y)
             best.consider(val_loss, epoch, parameters)
-            losses = []
+            losses, right, seen = [], 0, 0
             for Xb, Yb in itertools.islice(batches(train_X, train_Y, batch_size, shuffle), updates - done):
-                L = training_loss(model, Xb, Yb)
+                steps = model.forward_steps(Xb, training=True)
+                L = model.loss_of(steps, Yb)
                 losses.append(L.item())
                 check_finite(done, losses[-1], val_loss)
+                right, seen = right + count_right(model, steps, Yb), seen + Xb.shape[1]
                 L.backward()
                 with updating:
                     optimizer.step()
                 optimizer.zero_grad()
                 done += 1
-            history["train_loss"].append(math.fsum(losses) / len(losses))
-            history["val_loss"].append(val_loss)
+            entry = {"train_loss": math.fsum(losses) / len(losses), "val_loss": val_loss,
+                     "train_accuracy": right / seen, "val_accuracy": val_accuracy}  # fmt: skip
+            for key, value in entry.items():
+                history[key].append(value)
             if schedule is not None:
                 schedule.step()
             if on_iteration is not None:
-                on_iteration(epoch, history["train_loss"][-1], val_loss)
+                on_iteration(epoch, entry)
             stopped_early = early_stopping is not None and epoch - best.epoch >= early_stopping
     except KeyboardInterrupt:  # the history holds complete epochs only: it is appended to after each
         optimizer.zero_grad()
         interrupted = True
     if early_stopping is not None:
         if not (stopped_early or interrupted):  # the last update's parameters are not yet validated
-            best.consider(validation_loss(model, val_X, val_Y), len(history["val_loss"]), parameters)
+            best.consider(validation_loss(model, val_X, val_Y)[0], len(history["val_loss"]), parameters)
         best.restore(parameters)
     return TrainingResult(
         model, history, done, time.perf_counter() - start, interrupted=interrupted,
@@ -158,15 +168,16 @@ def batches(
         yield tg.Tensor(X.data[:, columns], name=X.name), tg.Tensor(Y.data[:, columns], name=Y.name)
 
 
-def training_loss(model: MLP, X: tg.Tensor, Y: tg.Tensor) -> tg.Tensor:
-    """The loss in training mode (dropout on, for networks that have it)."""
-    return model.loss(X, Y, training=True)
+def count_right(model: MLP, steps: dict[str, tg.Tensor], Y: tg.Tensor) -> int:
+    """How many examples the forward pass `steps` labels as Y does."""
+    return int(np.count_nonzero(model.labels_of(steps) == to_numpy(Y.data)))
 
 
-def validation_loss(model: MLP, X: tg.Tensor, Y: tg.Tensor) -> float:
-    """The loss in evaluation mode (dropout off), recording no graph."""
+def validation_loss(model: MLP, X: tg.Tensor, Y: tg.Tensor) -> tuple[float, float]:
+    """The loss and the accuracy in evaluation mode (dropout off), recording no graph."""
     with tg.no_grad():
-        return model.loss(X, Y).item()
+        steps = model.forward_steps(X)
+        return model.loss_of(steps, Y).item(), count_right(model, steps, Y) / X.shape[1]
 
 
 @dataclass

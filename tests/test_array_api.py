@@ -80,6 +80,25 @@ def softmax_cross_entropies(draw):
     return lambda Z: tg.softmax_cross_entropy(Z, labels), (Z,)
 
 
+@st.composite
+def convolutions(draw):
+    X, W, b, stride, padding = draw(testing.conv2d_problems())
+    return lambda X, W, b: tg.conv2d(X, W, b, stride=stride, padding=padding), (X, W, b)
+
+
+@st.composite
+def poolings(draw, pool):
+    A, size, stride = draw(testing.pool2d_problems())
+    return lambda A: pool(A, size, stride), (A,)
+
+
+@st.composite
+def permutations(draw):
+    A = draw(testing.arrays(testing.shapes(min_dims=1, max_dims=4)))
+    axes = tuple(draw(st.permutations(range(A.ndim))))
+    return lambda A: tg.permute(A, axes), (A,)
+
+
 NODES = [
     pytest.param(unary(lambda A: -A), id="Neg"),
     pytest.param(unary(tg.exp), id="Exp"),
@@ -104,6 +123,10 @@ NODES = [
         id="BCEWithLogits",
     ),
     pytest.param(softmax_cross_entropies(), id="SoftmaxCrossEntropy"),
+    pytest.param(convolutions(), id="Conv2D"),
+    pytest.param(poolings(tg.max_pool2d), id="MaxPool2D"),
+    pytest.param(poolings(tg.avg_pool2d), id="AvgPool2D"),
+    pytest.param(permutations(), id="Permute"),
 ]
 
 

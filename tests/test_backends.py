@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.backends import csv_to_npy, load_npy, move_data, to_backend
+from models.backends import move_data, to_backend
 from models.classifier import Classifier
 from models.cli import main
-from models.data import write_csv
-from models.errors import BackendUnavailableError, DataError
+from models.errors import BackendUnavailableError
 from models.mlp import MLP
 from models.optimizers import SGD, Adam, StepDecay
 from models.train import train
@@ -132,35 +131,6 @@ def test_data_of_another_library_than_the_parameters_is_refused_by_name(data):
     model = Classifier(5, 4)
     with pytest.raises(tg.DTypeError, match="X is an array of array_api_compat.torch but the parameters .* numpy"):
         model.forward(to_backend(data[0], "torch", device="cpu"))
-
-
-# ---- csv_to_npy ------------------------------------------------------------------------
-def test_csv_to_npy_writes_the_csv_table_that_load_npy_splits_into_X_and_Y(tmp_path, data):
-    X, Y, _, _ = data
-    write_csv(tmp_path / "train.csv", X, Y)
-    npy = csv_to_npy(tmp_path / "train.csv")
-    assert npy == tmp_path / "train.npy"
-    X_loaded, Y_loaded = load_npy(npy)
-    np.testing.assert_array_equal(X_loaded, X)
-    np.testing.assert_array_equal(Y_loaded, Y)
-
-
-def test_csv_to_npy_keeps_float32_when_asked(tmp_path, data):
-    write_csv(tmp_path / "train.csv", *data[:2])
-    X, Y = load_npy(csv_to_npy(tmp_path / "train.csv", tmp_path / "f32.npy", dtype=np.float32))
-    assert X.dtype == np.float32 and Y.dtype == np.float32
-
-
-def test_csv_to_npy_of_bad_data_raises_the_loaders_error_and_writes_nothing(tmp_path):
-    (tmp_path / "t.csv").write_text("0.5,0.25\n0.5,cat\n1,0\n")
-    with pytest.raises(DataError, match=r"t.csv, row 2, column 2: 'cat' is not a number"):
-        csv_to_npy(tmp_path / "t.csv")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
-
-
-def test_load_npy_without_the_converted_file_says_how_to_make_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match="train.npy does not exist; convert the CSV first with csv_to_npy"):
-        load_npy(tmp_path / "train.npy")
 
 
 # ---- tinygraph train --backend -----------------------------------------------------------

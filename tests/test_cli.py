@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import tinygraph as tg
 from models.classifier import Classifier
 from models.cli import main
 from models.data import load_csv, write_csv
@@ -54,7 +55,8 @@ def test_train_on_the_default_dataset_writes_history_params_metrics_and_pictures
     assert "21 parameters, float64" in result.stdout  # 5 x 2 + 5 + 1 x 5 + 1
     assert set(p.name for p in out.iterdir()) == RUN_FILES | {"decision_boundary.png"}
     history = json.loads((out / "history.json").read_text())
-    assert set(history) == {"per", "train_loss", "val_loss"} and history["per"] == "iteration"
+    assert set(history) == {"per", "train_loss", "val_loss", "train_accuracy", "val_accuracy"}
+    assert history["per"] == "iteration" and all(0 <= a <= 1 for a in history["val_accuracy"])
     assert len(history["train_loss"]) == len(history["val_loss"]) == 7
     with np.load(out / "params.npz", allow_pickle=False) as params:
         assert {name: params[name].shape for name in params.files} == {
@@ -110,6 +112,7 @@ def test_print_every_prints_the_losses_as_the_notebook_does(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("iteration")]
     assert [line.split(":")[0] for line in lines] == ["iteration 0", "iteration 2"]
+    assert "train_loss" in lines[0] and "val_accuracy" in lines[0]
 
 
 def test_ctrl_c_stops_training_and_writes_what_was_learned(tmp_path):
@@ -165,11 +168,52 @@ def test_options_that_do_not_make_sense_exit_with_code_2(args, capsys):
     assert "error" in capsys.readouterr().err
 
 
+def test_version_prints_the_packages_version():
+    result = tinygraph("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"tinygraph {tg.__version__}"
+
+
 # ---- tinygraph predict ----------------------------------------------------------------
 def trained_params(tmp_path: Path, nx: int) -> Path:
     path = tmp_path / "params.npz"
     np.savez(path, **Classifier(nx, 4).arrays())
     return path
+
+
+def features_only(path: Path, out: Path) -> Path:
+    """The CSV at `path` without its label row."""
+    np.savetxt(out, load_csv(path)[0], fmt="%.17g", delimiter=",")
+    return out
+
+
+def test_predict_on_a_csv_without_a_label_row_says_so_and_writes_the_labels(tmp_path, csv_pair, capsys):
+    params, unlabeled = trained_params(tmp_path, nx=3), features_only(csv_pair[1], tmp_path / "unlabeled.csv")
+    out = tmp_path / "predicted.csv"
+    assert main(["predict", "--params", str(params), "--data", str(unlabeled), "--out", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "20 examples of 3 features, no label row" in stdout and "accuracy" not in stdout
+    X, _ = load_csv(csv_pair[1])
+    np.testing.assert_array_equal(np.loadtxt(out, delimiter=",", ndmin=2), Classifier(3, 4).predict(X))
+
+
+def test_predict_on_a_csv_with_a_label_row_says_so_and_reports_the_accuracy(tmp_path, csv_pair, capsys):
+    assert main(["predict", "--params", str(trained_params(tmp_path, nx=3)), "--data", str(csv_pair[1])]) == 0
+    stdout = capsys.readouterr().out
+    assert "20 examples of 3 features, a label row" in stdout and "accuracy on" in stdout
+
+
+def test_predict_with_proba_writes_the_probabilities(tmp_path, csv_pair):
+    out = tmp_path / "proba.csv"
+    argv = ["predict", "--params", str(trained_params(tmp_path, nx=3)), "--data", str(csv_pair[1]), "--proba"]
+    assert main([*argv, "--out", str(out)]) == 0
+    X, _ = load_csv(csv_pair[1])
+    np.testing.assert_array_equal(np.loadtxt(out, delimiter=",", ndmin=2), Classifier(3, 4).probabilities(X))
+
+
+def test_predict_with_proba_but_nowhere_to_write_them_is_refused(tmp_path, csv_pair, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["predict", "--params", str(trained_params(tmp_path, nx=3)), "--data", str(csv_pair[1]), "--proba"])
+    assert exit.value.code == 2 and "--proba says what --out holds" in capsys.readouterr().err
 
 
 def test_predict_refuses_data_with_other_features_than_the_parameters(tmp_path, csv_pair, capsys):

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.backends import after_each_update, csv_to_npy, dask_client, load_npy, move_data
+from models.backends import after_each_update, dask_client, move_data
 from models.classifier import Classifier
 from models.cli import main
 from models.mlp import MLP
-from models.data import write_csv
+from models.data import csv_to_npy, load_npy, write_csv
 from models.optimizers import SGD, Adam
 from models.train import train
 

@@ -9,15 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from models import data
-from models.data import DataError, load_csv, load_train_val, write_csv
+from models import _csv, data
+from models.data import DataError, csv_to_npy, load_csv, load_npy, load_train_val, write_csv
 
 
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of a row or two in parts of a few rows, so that a small file is read in many of both, by several threads."""
-    monkeypatch.setattr(data, "BLOCK_BYTES", 16)
-    monkeypatch.setattr(data, "PARSE_THREADS", 3)
+    monkeypatch.setattr(_csv, "BLOCK_BYTES", 16)
+    monkeypatch.setattr(_csv, "PARSE_THREADS", 3)
 
 
 def write_text(tmp_path: Path, text: str, name: str = "data.csv") -> Path:
@@ -151,7 +151,7 @@ def test_a_blank_line_in_a_one_column_file_is_an_empty_cell(tmp_path):
 
 def test_a_lone_carriage_return_inside_a_cell_is_refused(tmp_path, monkeypatch):
     for name, value in [("BLOCK_BYTES", 1), ("PARSE_THREADS", 1), ("PARTS_PER_THREAD", 1)]:
-        monkeypatch.setattr(data, name, value)  # a part of one full block: the case that once read on
+        monkeypatch.setattr(_csv, name, value)  # a part of one full block: the case that once read on
     assert "row 1, column 1: '2\\r3' is not a number" in error_for(tmp_path, "2\r3\n1\n0\n")
 
 
@@ -172,7 +172,7 @@ def test_with_a_byte_order_mark_the_first_bad_cell_is_still_named(tmp_path):
 @pytest.mark.parametrize("threads", [1, 2, 3, 4])
 def test_a_byte_order_mark_inside_the_file_is_refused_by_any_number_of_threads(tmp_path, small_blocks, threads,
                                                                                 monkeypatch):  # fmt: skip
-    monkeypatch.setattr(data, "PARSE_THREADS", threads)
+    monkeypatch.setattr(_csv, "PARSE_THREADS", threads)
     rows = ["1,2"] * 16 + ["0,1"]
     rows[3] = "\ufeff5,6"
     assert "row 4, column 1: '\\ufeff5' is not a number" in error_for(tmp_path, "\n".join(rows))
@@ -309,3 +309,35 @@ def test_a_file_whose_writing_fails_is_left_as_it_was(tmp_path):
         data.write_atomically(target, fail_halfway)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+EXAMPLES = np.random.default_rng(0).standard_normal((5, 40)), np.tile([[0.0, 1.0]], 20)
+
+
+# ---- csv_to_npy and load_npy: the CSV as a .npy file ------------------------------------------------------------------------
+def test_csv_to_npy_writes_the_csv_table_that_load_npy_splits_into_X_and_Y(tmp_path):
+    X, Y = EXAMPLES
+    write_csv(tmp_path / "train.csv", X, Y)
+    npy = csv_to_npy(tmp_path / "train.csv")
+    assert npy == tmp_path / "train.npy"
+    X_loaded, Y_loaded = load_npy(npy)
+    np.testing.assert_array_equal(X_loaded, X)
+    np.testing.assert_array_equal(Y_loaded, Y)
+
+
+def test_csv_to_npy_keeps_float32_when_asked(tmp_path):
+    write_csv(tmp_path / "train.csv", *EXAMPLES)
+    X, Y = load_npy(csv_to_npy(tmp_path / "train.csv", tmp_path / "f32.npy", dtype=np.float32))
+    assert X.dtype == np.float32 and Y.dtype == np.float32
+
+
+def test_csv_to_npy_of_bad_data_raises_the_loaders_error_and_writes_nothing(tmp_path):
+    (tmp_path / "t.csv").write_text("0.5,0.25\n0.5,cat\n1,0\n")
+    with pytest.raises(DataError, match=r"t.csv, row 2, column 2: 'cat' is not a number"):
+        csv_to_npy(tmp_path / "t.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
+
+
+def test_load_npy_without_the_converted_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train.npy does not exist; convert the CSV first with csv_to_npy"):
+        load_npy(tmp_path / "train.npy")

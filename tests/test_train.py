@@ -131,7 +131,7 @@ def test_a_loss_that_becomes_nan_stops_training_with_an_error_naming_the_iterati
 def test_ctrl_c_in_a_callback_returns_what_was_learned_so_far():
     X, Y = np.random.default_rng(0).normal(size=(2, 6)), np.array([[0.0, 1.0, 1.0, 0.0, 1.0, 0.0]])
 
-    def interrupt_at_third(i, train_loss, val_loss):
+    def interrupt_at_third(i, logs):
         if i == 2:
             raise KeyboardInterrupt
 
@@ -283,8 +283,8 @@ def test_ctrl_c_with_early_stopping_keeps_the_parameters_of_the_lowest_validatio
     model = MLP([2, 32, 32, 1], init="he", seed=0)
     val_losses = []
 
-    def interrupt_two_epochs_past_the_lowest(epoch, train_loss, val_loss):
-        val_losses.append(val_loss)
+    def interrupt_two_epochs_past_the_lowest(epoch, logs):
+        val_losses.append(logs["val_loss"])
         if epoch - int(np.argmin(val_losses)) == 2:
             raise KeyboardInterrupt
 
@@ -312,3 +312,16 @@ def test_two_relu_hidden_layers_with_adam_and_mini_batches_reach_095_validation_
     train(model, train_X, train_Y, val_X, val_Y, optimizer=Adam(model.parameters(), lr=0.01), epochs=30,
           batch_size=32)  # fmt: skip
     assert model.accuracy(val_X, val_Y) >= 0.95
+
+
+def test_the_history_holds_each_epochs_accuracies_beside_its_losses_and_hands_them_to_the_callback():
+    X, Y, X_val, Y_val = mlp_problem(n=40, n_val=20)
+    logs = []
+    result = train(fresh := MLP([2, 8, 1], seed=0), X, Y, X_val, Y_val, optimizer=SGD(fresh.parameters(), 0.5),
+                   iterations=3, on_iteration=lambda epoch, entry: logs.append(entry))  # fmt: skip
+    assert list(result.history) == ["train_loss", "val_loss", "train_accuracy", "val_accuracy"]
+    assert logs == [{key: values[e] for key, values in result.history.items()} for e in range(3)]
+    once = MLP([2, 8, 1], seed=0)  # the parameters the third iteration starts from
+    train(once, X, Y, X_val, Y_val, optimizer=SGD(once.parameters(), 0.5), iterations=2)
+    assert result.history["train_accuracy"][2] == once.accuracy(X, Y)
+    assert result.history["val_accuracy"][2] == once.accuracy(X_val, Y_val)

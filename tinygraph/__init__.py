@@ -8,6 +8,7 @@
 
 # Tensor first: the node modules it imports at its end build on it.
 from tinygraph.tensor import Tensor  # isort: skip
+from tinygraph.convolution import conv2d, images_from_columns
 from tinygraph.elementwise import exp, leaky_relu, log, relu, sigmoid, tanh
 from tinygraph.engine import backward, topological_order
 from tinygraph.errors import (
@@ -22,10 +23,11 @@ from tinygraph.errors import (
 )
 from tinygraph.gradcheck import gradcheck
 from tinygraph.losses import binary_cross_entropy, binary_cross_entropy_with_logits, softmax_cross_entropy
-from tinygraph.matrix import matmul, reshape, transpose
+from tinygraph.matrix import matmul, permute, reshape, transpose
 from tinygraph.modes import detect_anomaly, no_grad
 from tinygraph.node import Node
 from tinygraph.numerics import numeric_problems
+from tinygraph.pooling import avg_pool2d, max_pool2d
 from tinygraph.reductions import mean, sum  # noqa: A004 (tg.sum, as np.sum)
 
 __version__ = "0.1.0"
@@ -41,18 +43,23 @@ __all__ = [
     "ShapeError",
     "Tensor",
     "TinygraphError",
+    "avg_pool2d",
     "backward",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv2d",
     "detect_anomaly",
     "exp",
     "gradcheck",
+    "images_from_columns",
     "leaky_relu",
     "log",
     "matmul",
+    "max_pool2d",
     "mean",
     "no_grad",
     "numeric_problems",
+    "permute",
     "relu",
     "reshape",
     "sigmoid",

@@ -55,6 +55,22 @@ class Reshape(Node):
         return f"cannot reshape {A} into {self.shape}"
 
 
+class Permute(Node):
+    """Z = A with its axes reordered, Z's axis i being A's axis axes[i];  dL/dA = dL/dZ with the axes put back"""
+
+    def __init__(self, axes: tuple[int, ...]):
+        self.axes = tuple(axes)
+
+    def forward(self, A):
+        if sorted(self.axes) != list(range(A.ndim)):
+            raise ShapeError(f"Permute: axes {self.axes} do not reorder the {A.ndim} axes of shape {A.shape}")
+        return self.xp.permute_dims(A, self.axes)
+
+    def local_grads(self, dZ):
+        inverse = sorted(range(len(self.axes)), key=self.axes.__getitem__)
+        return (self.xp.permute_dims(dZ, tuple(inverse)),)
+
+
 def transposed(A: Any) -> Any:
     """A^T; a scalar or a vector is its own transpose (the standard defines `.T` for matrices only)."""
     return A.T if A.ndim == 2 else A
@@ -66,6 +82,10 @@ def matmul(W: Any, A: Any) -> Tensor:
 
 def transpose(A: Any) -> Tensor:
     return Transpose.apply(A)
+
+
+def permute(A: Any, axes: tuple[int, ...]) -> Tensor:
+    return Permute.apply(A, axes=axes)
 
 
 def reshape(A: Any, shape: tuple[int, ...]) -> Tensor:

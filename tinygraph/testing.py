@@ -90,3 +90,31 @@ def binary_labels(shape: tuple[int, ...]) -> st.SearchStrategy:
 def probabilities(shape: tuple[int, ...], margin: float = 1e-2) -> st.SearchStrategy:
     """Arrays of values in [margin, 1 - margin], as a sigmoid's Yhat."""
     return arrays(shape, min_value=margin, max_value=1 - margin)
+
+
+@st.composite
+def conv2d_problems(draw, max_side: int = 5, max_channels: int = 3, max_examples: int = 2) -> tuple:
+    """(X, W, b, stride, padding) for conv2d: C x H x W x n images, out x C x kh x kw filters that fit
+    the padded images (so windows may overlap, or skip pixels when the stride exceeds the kernel), a bias."""
+    channels, out = draw(st.integers(1, max_channels)), draw(st.integers(1, max_channels))
+    n = draw(st.integers(1, max_examples))
+    height, width, padding = draw(st.integers(1, max_side)), draw(st.integers(1, max_side)), draw(st.integers(0, 2))
+    kh, kw = draw(st.integers(1, min(height + 2 * padding, 4))), draw(st.integers(1, min(width + 2 * padding, 4)))
+    X = draw(arrays((channels, height, width, n)))
+    return X, draw(arrays((out, channels, kh, kw))), draw(arrays((out,))), draw(st.integers(1, 3)), padding
+
+
+@st.composite
+def pool2d_problems(draw, max_side: int = 6, max_channels: int = 2, max_examples: int = 2) -> tuple:
+    """(A, size, stride) for pooling: C x H x W x n images whose values are all at least 0.1 apart
+    (no ties, so max is differentiable everywhere) and a window that fits, overlapping when stride < size."""
+    shape = (
+        draw(st.integers(1, max_channels)),
+        draw(st.integers(1, max_side)),
+        draw(st.integers(1, max_side)),
+        draw(st.integers(1, max_examples)),
+    )
+    order = draw(st.permutations(range(int(np.prod(shape)))))
+    A = (np.array(order, dtype=np.float64).reshape(shape) - len(order) / 2) * 0.1
+    size = draw(st.integers(1, min(shape[1], shape[2], 3)))
+    return A, size, draw(st.integers(1, 3))

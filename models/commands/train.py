@@ -150,7 +150,7 @@ def train_and_write(config: TrainingConfig, destination: Destination, caught: li
         model = config.network(train_X.shape[0], classes)
     settings = config.settings(classes)
     print(
-        f"training on {config.source}: {model}, {train_X.shape[1]} training and {val_X.shape[1]} validation "
+        f"training on {config.source}: {train_X.shape[1]} training and {val_X.shape[1]} validation "
         f"examples, {', '.join(f'{key}={value}' for key, value in settings.items())}, {config.dtype}"
     )
     print(model.summary())
@@ -331,7 +331,7 @@ def figure_writer(figure: Any) -> Callable[[IO[bytes]], None]:
 
 
 class ProgressBar:
-    """A tqdm bar showing the current train and validation losses; the notebook's printout every N iterations."""
+    """A tqdm bar showing the current losses and accuracies; the notebook's printout every N iterations."""
 
     def __init__(self, total: int, print_every: int | None, unit: str = "iteration"):
         from tqdm import tqdm
@@ -339,11 +339,12 @@ class ProgressBar:
         self.bar = tqdm(total=total, desc="training", unit=unit, file=sys.stderr, dynamic_ncols=True)
         self.print_every, self.unit = print_every, unit
 
-    def __call__(self, i: int, train_loss: float, val_loss: float) -> None:
-        self.bar.set_postfix_str(f"train_loss={train_loss:.4f} val_loss={val_loss:.4f}", refresh=False)
+    def __call__(self, i: int, logs: dict[str, float]) -> None:
+        self.bar.set_postfix_str(" ".join(f"{key}={value:.4f}" for key, value in logs.items()), refresh=False)
         self.bar.update()
         if self.print_every and i % self.print_every == 0:
-            self.bar.write(f"{self.unit} {i}: train_loss {train_loss:.10g}  val_loss {val_loss:.10g}", file=sys.stdout)
+            figures = "  ".join(f"{key} {value:.10g}" for key, value in logs.items())
+            self.bar.write(f"{self.unit} {i}: {figures}", file=sys.stdout)
 
     def __enter__(self) -> ProgressBar:
         return self
