@@ -12,7 +12,7 @@ import pytest
 from models import resources
 from models.errors import DataError, ParameterError
 from models.mlp import MLP
-from models.backends import load_npy
+from models.data import load_npy
 from models.untrusted import check_table, read_params
 
 
