@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import NoReturn
 
 import tinygraph as tg
 from models.commands import graph, predict, train, tune
-from models.commands.arguments import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, describe
+from models.commands.arguments import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, describe, tell_warnings
 from models.errors import UsageError
 
 COMMANDS = (train, predict, graph, tune)
@@ -54,7 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        return args.run(args)
+        with warnings.catch_warnings(record=True) as caught:  # told in one line each, not with source lines
+            try:
+                return args.run(args)
+            finally:
+                tell_warnings(caught, "tinygraph")
     except Terminated:
         print("tinygraph: terminated; an unfinished run was not written", file=sys.stderr)
         return EXIT_TERMINATED
@@ -62,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))  # argparse's usage line, and exit code 2
     except (OSError, tg.TinygraphError) as error:  # every error of models/ is a TinygraphError
         print(f"tinygraph: error: {describe(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except MemoryError as error:  # one the memory estimate did not foresee
+        print(f"tinygraph: error: not enough memory ({error or 'an allocation failed'})", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:  # outside training, e.g. while loading a large CSV
         print("tinygraph: interrupted", file=sys.stderr)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import sys
+import warnings
+from collections.abc import Callable, Iterable
 from typing import Any
 
 EXIT_BAD_INPUT = 2
@@ -61,6 +63,12 @@ def _number(text: str, kind: type, ok: Callable[[Any], bool], what: str) -> Any:
     if value is None or not ok(value):
         raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
     return value
+
+
+def tell_warnings(caught: Iterable[warnings.WarningMessage], command: str) -> None:
+    """Each distinct warning caught while a command ran, in one line on stderr (numpy's name no source line)."""
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"{command}: warning: {message}", file=sys.stderr)
 
 
 def describe(error: Exception) -> str:

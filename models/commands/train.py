@@ -30,7 +30,7 @@ from models import backends
 from models.backends import BACKENDS
 from models.commands.arguments import (
     EXIT_DIVERGED, EXIT_INTERRUPTED, decay_factor, dropout_rate, layer_sizes, non_negative_float, positive_float,
-    positive_int, seed,
+    positive_int, seed, tell_warnings,
 )  # fmt: skip
 from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
 from models.errors import TrainingDivergedError, UsageError
@@ -121,12 +121,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     config = TrainingConfig.from_args(args)
     destination = check_destination(config.out, config.overwrite)  # before any work; creates nothing
+    backends.require(config.backend)  # a missing CuPy or Dask, before the data are read
     # numpy's warnings (and the nodes' NumericWarnings) are told in one line each, after the progress bar.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         status = train_and_write(config, destination, caught)
-    for message in dict.fromkeys(str(w.message) for w in caught if w.category is not tg.NumericWarning):
-        print(f"tinygraph train: warning: {message}", file=sys.stderr)
+    tell_warnings([w for w in caught if w.category is not tg.NumericWarning], "tinygraph train")
     numeric = [str(w.message) for w in caught if w.category is tg.NumericWarning]
     if numeric and status != EXIT_DIVERGED:
         more = f" (and {len(numeric) - 1} more)" if len(numeric) > 1 else ""
