@@ -128,6 +128,20 @@ def test_options_that_clash_are_refused_in_one_line_before_anything(here, capsys
     assert visible(here) == set()
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--layers", "4", "--classes", "1"], "--classes 1: a classifier needs at least 2 classes (see tinygraph --help)"),
+        (["--backend", "cupy"], "the cupy backend needs CuPy: pip install cupy-cuda12x"),
+    ],
+)  # fmt: skip
+def test_failures_found_once_the_data_are_known_leave_no_folder(here, capsys, args, message, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # a machine without CuPy, even where it is installed
+    code, out, err = run_main(["train", *args, "--out", "run"], capsys)
+    assert (code, err) == (2, f"tinygraph: error: {message}\n")
+    assert visible(here) == set()
+
+
 def test_predict_with_a_threshold_out_of_range_is_refused(here, capsys):
     code, _, err = run_main(["predict", "--params", "p.npz", "--data", "d.csv", "--threshold", "1.5"], capsys)
     assert (code, err) == (2, "tinygraph predict: error: argument --threshold: '1.5' is not a number from 0 to 1 "
