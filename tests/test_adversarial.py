@@ -131,7 +131,8 @@ def test_options_that_clash_are_refused_in_one_line_before_anything(here, capsys
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--layers", "4", "--classes", "1"], "--classes 1: a classifier needs at least 2 classes (see tinygraph --help)"),
+        (["--layers", "4", "--classes", "1"],
+         "--classes 1: a classifier needs at least 2 classes (see tinygraph --help)"),
         (["--backend", "cupy"], "the cupy backend needs CuPy: pip install cupy-cuda12x"),
     ],
 )  # fmt: skip
