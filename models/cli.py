@@ -20,7 +20,9 @@ from typing import NoReturn
 
 import tinygraph as tg
 from models.commands import graph, predict, train, tune
-from models.commands.arguments import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, describe, tell_warnings
+from models.commands.arguments import (
+    EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, describe, tell_warnings,
+)  # fmt: skip
 from models.errors import UsageError
 
 COMMANDS = (train, predict, graph, tune)
@@ -40,10 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         command.add_parser(subparsers)
     return parser
-
-
-class Terminated(BaseException):
-    """SIGTERM (kill's default): raised where the program is, so that nothing half-written is left."""
 
 
 def terminate(signum: int, frame: object) -> NoReturn:

@@ -388,6 +388,15 @@ def test_ctrl_c_as_the_run_is_published_waits_for_it_to_be_whole(tmp_path):
     assert visible(tmp_path) == {"run"}
 
 
+def test_sigterm_while_writing_leaves_nothing(tmp_path):
+    result = interrupted(tmp_path, WRITING_PICTURES[:3] + ("SIGTERM",))
+    assert result.returncode == 143
+    assert result.stderr.decode().splitlines()[-1] == (
+        "tinygraph train: terminated while writing the run; nothing was written"
+    )
+    assert visible(tmp_path) == set()
+
+
 def test_sigterm_while_training_leaves_nothing(tmp_path):
     result = interrupted(tmp_path, TRAINING[:3] + ("SIGTERM",))
     assert result.returncode == 143

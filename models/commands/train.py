@@ -29,8 +29,8 @@ from models import checkpoint, data, datasets, graph_views, plots
 from models import backends
 from models.backends import BACKENDS
 from models.commands.arguments import (
-    EXIT_DIVERGED, EXIT_INTERRUPTED, decay_factor, dropout_rate, layer_sizes, non_negative_float, positive_float,
-    positive_int, seed, tell_warnings,
+    EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, decay_factor, dropout_rate, layer_sizes,
+    non_negative_float, positive_float, positive_int, seed, tell_warnings,
 )  # fmt: skip
 from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
 from models.errors import TrainingDivergedError, UsageError
@@ -176,12 +176,13 @@ def train_and_write(config: TrainingConfig, destination: Destination, caught: li
     try:
         with folder as staging:
             written = write_run(staging, result, metrics, train_X, train_Y)
-    except KeyboardInterrupt:  # a Ctrl-C while publishing is held back till the run is whole
+    except (KeyboardInterrupt, Terminated) as stop:  # one while publishing is held back till the run is whole
+        stopped = "interrupted" if isinstance(stop, KeyboardInterrupt) else "terminated"
         if folder.path is None:
-            print("tinygraph train: interrupted while writing the run; nothing was written", file=sys.stderr)
+            print(f"tinygraph train: {stopped} while writing the run; nothing was written", file=sys.stderr)
         else:
-            print(f"tinygraph train: interrupted once the run was written whole to {folder.path}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+            print(f"tinygraph train: {stopped} once the run was written whole to {folder.path}", file=sys.stderr)
+        return EXIT_INTERRUPTED if stopped == "interrupted" else EXIT_TERMINATED
     for note in folder.notes:
         print(f"tinygraph train: {note}", file=sys.stderr)
     if result.interrupted:
