@@ -28,6 +28,11 @@ EVERY_NODE = {
     "BCE": lambda A, B: tg.binary_cross_entropy(A, B),
     "BCEWithLogits": lambda A, B: tg.binary_cross_entropy_with_logits(A, B),
     "SoftmaxCrossEntropy": lambda A, B: tg.softmax_cross_entropy(A, np.array([1, 0])),
+    "Permute": lambda A, B: tg.permute(A, (1, 0)),
+    # Images are C x H x W x n: one channel, 2 x 2 pixels, one example.
+    "Conv2D": lambda A, B: tg.conv2d(A.reshape(1, 2, 2, 1), B.reshape(1, 1, 2, 2), padding=1),
+    "MaxPool2D": lambda A, B: tg.max_pool2d(A.reshape(1, 2, 2, 1)),
+    "AvgPool2D": lambda A, B: tg.avg_pool2d(A.reshape(1, 2, 2, 1)),
 }
 
 
