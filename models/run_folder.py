@@ -80,8 +80,10 @@ def check_destination(
         named = f"{option} {out}"
         if out.exists() and not out.is_dir():
             raise OutputError(f"{named}: exists and is not a folder")
-        if out.is_dir() and any(out.iterdir()) and not overwrite:
-            raise OutputError(f"{named}: already holds files (an earlier run?); give --overwrite to replace it")
+        if out.is_dir() and any(out.iterdir()):
+            if not overwrite:
+                raise OutputError(f"{named}: already holds files (an earlier run?); give --overwrite to replace it")
+            check_writable(out, named)  # its files will be removed: a folder kept read-only is refused now
     check_writable(destination.parent, f"{option} {out}" if out is not None else f"{runs}/ (runs without {option})")
     return destination
 
@@ -248,8 +250,8 @@ def replace_folder(new: Path, old: Path) -> None:
         new = aside
     if new.is_symlink() or not new.is_dir():
         new.unlink()
-    else:
-        shutil.rmtree(new)
+    else:  # the new run is in place: an old file that cannot be removed leaves a hidden folder, not an error
+        shutil.rmtree(new, ignore_errors=True)
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -223,6 +223,20 @@ def test_a_read_only_out_is_found_before_training(read_only):
     assert visible(read_only) == set()
 
 
+def test_overwriting_a_read_only_run_is_refused_before_training(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "history.json").write_text("kept")
+    run.chmod(0o555)
+    try:
+        result = as_user("train", "--out", run, "--overwrite", cwd=tmp_path)
+    finally:
+        run.chmod(0o755)
+    assert result.returncode == 2 and result.stdout == b""
+    assert result.stderr.decode() == f"tinygraph: error: --out {run}: cannot write in {run} (Permission denied)\n"
+    assert (run / "history.json").read_text() == "kept"
+
+
 def test_runs_in_a_read_only_working_folder_are_refused_before_training(read_only):
     result = as_user("train", cwd=read_only)
     assert result.returncode == 2 and result.stdout == b""
