@@ -20,6 +20,7 @@ from typing import IO
 import numpy as np
 
 from models.classifier import Classifier
+from models.cnn import CNN
 from models.data import write_atomically
 from models.mlp import MLP
 from models.untrusted import ARCHITECTURE, read_params
@@ -41,4 +42,6 @@ def load(source: str | os.PathLike[str] | IO[bytes], name: str | None = None) ->
     saved = read_params(source, name)
     if saved.architecture is None or saved.architecture.get("network") == "Classifier":
         return Classifier.from_arrays(saved.arrays)
+    if saved.architecture.get("network") == "CNN":
+        return CNN.from_architecture(saved.architecture, saved.arrays)
     return MLP.from_architecture(saved.architecture, saved.arrays)

@@ -21,7 +21,7 @@ from typing import NoReturn
 import tinygraph as tg
 from models.commands import graph, predict, train, tune
 from models.commands.arguments import (
-    EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, describe, tell_warnings,
+    EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, describe, tell_warnings,
 )  # fmt: skip
 from models.errors import UsageError
 
@@ -45,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def terminate(signum: int, frame: object) -> NoReturn:
-    raise Terminated
+    """SIGTERM (kill's default): unwind from where the program is, as Ctrl-C does, so nothing half-written is left.
+
+    SystemExit, not KeyboardInterrupt: training does not stop to save what it learned, as it does for Ctrl-C.
+    """
+    raise SystemExit(EXIT_TERMINATED)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,7 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return args.run(args)
             finally:
                 tell_warnings(caught, "tinygraph")
-    except Terminated:
+    except SystemExit as stop:
+        if stop.code != EXIT_TERMINATED:
+            raise
         print("tinygraph: terminated; an unfinished run was not written", file=sys.stderr)
         return EXIT_TERMINATED
     except UsageError as error:

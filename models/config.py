@@ -23,7 +23,9 @@ from typing import Any
 
 import tinygraph as tg
 from models.classifier import Classifier
+from models.cnn import CNN
 from models.data import Labels
+from models.datasets import IMAGE_SHAPE
 from models.errors import UsageError
 from models.mlp import MLP
 from models.optimizers import OPTIMIZERS, Optimizer, StepDecay
@@ -62,6 +64,9 @@ class TrainingConfig:
     init: str = "uniform"
     dropout: float = 0.0
     classes: int | None = None  # None: the largest label + 1
+    conv: tuple[int, ...] | None = None  # a CNN's filters per block (models.cnn); None: no convolution
+    image_shape: tuple[int, int, int] = IMAGE_SHAPE
+    augment: bool = False
     # training: `iterations` updates or `epochs` passes (one of the two)
     optimizer: str = "sgd"
     lr: float = DATASET_DEFAULTS[DEFAULT_DATASET][1]
@@ -86,25 +91,31 @@ class TrainingConfig:
         check_options(args)
         given = {field.name: getattr(args, field.name, None) for field in dataclasses.fields(cls)}
         given = {name: value for name, value in given.items() if value is not None}
-        if given.get("layers") is not None:
-            given["layers"] = tuple(given["layers"])
+        for name in ("layers", "conv"):
+            if given.get(name) is not None:
+                given[name] = tuple(given[name])
         csv = args.train is not None
         dataset = None if csv else args.dataset or DEFAULT_DATASET
         iterations, lr = (NOTEBOOK_ITERATIONS, NOTEBOOK_LR) if csv else DATASET_DEFAULTS[dataset]
-        preset: dict[str, Any] = {"iterations": iterations} if args.layers is None else dict(DEEP_DEFAULTS)
+        deep = args.layers is not None or getattr(args, "conv", None) is not None
+        preset: dict[str, Any] = dict(DEEP_DEFAULTS) if deep else {"iterations": iterations}
+        if getattr(args, "conv", None) is not None:
+            preset["init"] = "he"  # filters feeding ReLUs; the notebook's +-0.01 would fade out through the blocks
         if args.epochs is not None or args.iterations is not None:  # the count given replaces the preset's
             preset.pop("iterations", None)
             preset.pop("epochs", None)
         optimizer = given.get("optimizer", preset.get("optimizer", cls.optimizer))
         # The dataset's lr belongs to the notebook's gradient descent; another optimiser starts from its own.
-        preset["lr"] = lr if args.layers is None and optimizer == "sgd" else OPTIMIZERS[optimizer].default_lr
+        preset["lr"] = lr if not deep and optimizer == "sgd" else OPTIMIZERS[optimizer].default_lr
         return cls(**{"iterations": None, **preset, **given, "dataset": dataset})
 
     # ---- what the settings imply -------------------------------------------------------
     @property
     def hidden_layers(self) -> list[int]:
-        """The hidden layers' sizes: --layers, or the notebook's one layer of --hidden units."""
-        return list(self.layers) if self.layers is not None else [self.hidden]
+        """The hidden layers' sizes: --layers, or the notebook's one layer of --hidden units (none after --conv)."""
+        if self.layers is not None:
+            return list(self.layers)
+        return [] if self.conv is not None else [self.hidden]
 
     @property
     def labels(self) -> Labels:
@@ -122,6 +133,7 @@ class TrainingConfig:
             "layers": self.hidden_layers, "activation": self.activation, "init": self.init,
             "optimizer": self.optimizer, "lr": self.lr, **self.count, "batch_size": self.batch_size, "l2": self.l2,
             "dropout": self.dropout, "early_stopping": self.early_stopping, "classes": classes,
+            **({"conv": list(self.conv), "augment": self.augment} if self.conv is not None else {}),
         }  # fmt: skip
 
     def network(self, nx: int, classes: int) -> MLP:
@@ -130,6 +142,10 @@ class TrainingConfig:
         The notebook's settings (one ReLU layer, its uniform weights, no dropout, two
         classes) make its classifier, with the named intermediates of its pictures.
         """
+        if self.conv is not None:
+            outputs = 1 if classes == 2 else classes
+            return CNN(self.image_shape, self.conv, self.hidden_layers, outputs, self.activation, init=self.init,
+                       seed=self.seed, dropout=self.dropout, augment=self.augment, dtype=self.dtype)  # fmt: skip
         if self.layers is None and (self.activation, self.init, self.dropout, classes) == ("relu", "uniform", 0.0, 2):
             return Classifier(nx, self.hidden, seed=self.seed, dtype=self.dtype)
         sizes = [nx, *self.hidden_layers, 1 if classes == 2 else classes]

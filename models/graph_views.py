@@ -10,7 +10,7 @@ Every network frames its layers the same way, by MLP.layer_of.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 
 import tinygraph as tg
 from models.classifier import Classifier
+from models.cnn import CNN
 from models.mlp import MLP
 
 # A tiny input: the pictures are about the graph, and small arrays keep the labels short.
@@ -38,12 +39,21 @@ def tiny_example(seed: int = 0) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | 
     return graph_of(model, X, (X[:1] > 0).astype(float))  # every tensor named as in the notebook
 
 
-def write_graph_views(out_dir: str | Path) -> list[Path]:
-    """forward.svg, local_grads.svg, backward.svg and step-through/ of the tiny example in `out_dir`."""
+def tiny_cnn_example(filters: Sequence[int], seed: int = 0) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | None]]:
+    """An untrained CNN with these blocks on two tiny RGB images (just large enough for its poolings)."""
+    rng = np.random.default_rng(seed)
+    side = 2 ** (len(filters) + 1)
+    model = CNN((side, side, 3), filters, seed=seed + 1)
+    return graph_of(model, rng.random((side * side * 3, 2)), np.array([[0.0, 1.0]]))
+
+
+def write_graph_views(out_dir: str | Path, conv: Sequence[int] | None = None) -> list[Path]:
+    """forward.svg, local_grads.svg, backward.svg and step-through/ of the tiny example in `out_dir`
+    (a tiny CNN with blocks of `conv` filters, if given)."""
     from tinygraph.viz import draw, render, step_through
 
     out_dir = Path(out_dir)
-    loss, clusters = tiny_example()
+    loss, clusters = tiny_example() if conv is None else tiny_cnn_example(conv)
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
     written = [render(draw(loss, clusters=clusters, **opts), out_dir / f"{name}.svg") for name, opts in views.items()]
     written.append(step_through(loss, out_dir / "step-through", clusters=clusters).page)

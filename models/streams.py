@@ -21,11 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from tinygraph.errors import TinygraphError
+
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
 
-class StreamError(OSError):
+class StreamError(TinygraphError, OSError):
     """A stream that could not be read or copied; the message names the argument."""
 
 

@@ -28,12 +28,14 @@ import numpy as np
 
 from models.data import Labels
 from models.errors import DataError, ParameterError
+from models.cnn import KERNEL as CNN_KERNEL
 from models.mlp import ACTIVATIONS
 from models.resources import check_fits
 
 ARCHITECTURE = "architecture"  # the entry of params.npz that says which network its arrays make
 ARCHITECTURE_KEYS = {"network": False, "layer_sizes": True, "activations": True, "output": False, "dropout": False}
-NETWORKS = ("MLP", "Classifier")  # what an architecture's "network" may name
+CNN_KEYS = {"image_shape": True, "filters": True, "augment": False, "shift": False}  # a CNN's, besides
+NETWORKS = ("MLP", "Classifier", "CNN")  # what an architecture's "network" may name
 MAX_ARCHITECTURE_CHARACTERS = 1 << 16
 MAX_HEADER_BYTES = 10_000  # numpy's own limit on a header it reads without trusting
 NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK\x03\x04"
@@ -172,14 +174,17 @@ def check_architecture(architecture: Any, where: str) -> dict[str, Any]:
         raise ParameterError(
             f"{where}: must be a JSON object with layer_sizes and activations, not {architecture!r:.60}"
         )
-    unknown = sorted(set(architecture) - ARCHITECTURE_KEYS.keys())
-    missing = [key for key, required in ARCHITECTURE_KEYS.items() if required and key not in architecture]
-    if unknown or missing:
-        wrong = f"unknown keys {unknown}" if unknown else f"lacks {missing}"
-        raise ParameterError(f"{where}: {wrong}; expected {', '.join(ARCHITECTURE_KEYS)}")
     network = architecture.get("network", "MLP")
     if network not in NETWORKS:
         raise ParameterError(f"{where}: network {network!r:.40} is not one of {', '.join(NETWORKS)}")
+    keys = ARCHITECTURE_KEYS | (CNN_KEYS if network == "CNN" else {})
+    unknown = sorted(set(architecture) - keys.keys())
+    missing = [key for key, required in keys.items() if required and key not in architecture]
+    if unknown or missing:
+        wrong = f"unknown keys {unknown}" if unknown else f"lacks {missing}"
+        raise ParameterError(f"{where}: {wrong}; expected {', '.join(keys)}")
+    if network == "CNN":
+        check_cnn(architecture, where)
     sizes, activations = architecture["layer_sizes"], architecture["activations"]
     if not (isinstance(sizes, list) and len(sizes) >= 2 and all(_is_count(size) for size in sizes)):
         raise ParameterError(
@@ -203,6 +208,28 @@ def check_architecture(architecture: Any, where: str) -> dict[str, Any]:
     return architecture
 
 
+def check_cnn(architecture: Mapping[str, Any], where: str) -> None:
+    """A CNN's own entries: the image shape, the blocks' filters, and that the blocks feed the dense layers."""
+    shape, filters = architecture["image_shape"], architecture["filters"]
+    if not (isinstance(shape, list) and len(shape) == 3 and all(_is_count(size) for size in shape)):
+        raise ParameterError(f"{where}: image_shape must be [height, width, channels], not {shape!r:.60}")
+    if not (isinstance(filters, list) and filters and all(_is_count(size) for size in filters)):
+        raise ParameterError(f"{where}: filters must be a list of 1 or more whole numbers, not {filters!r:.60}")
+    if not isinstance(architecture.get("augment", False), bool):
+        raise ParameterError(f"{where}: augment must be true or false")
+    shift = architecture.get("shift", 1)
+    if not (isinstance(shift, int) and not isinstance(shift, bool) and shift >= 0):
+        raise ParameterError(f"{where}: shift must be a whole number of pixels, not {shift!r:.40}")
+    height, width, _ = shape
+    blocks = len(filters)
+    features = filters[-1] * (height >> blocks) * (width >> blocks)
+    if features < 1 or architecture["layer_sizes"][0] != features:
+        raise ParameterError(
+            f"{where}: {blocks} blocks of {filters} filters on {height} x {width} images give {features} features, "
+            f"but layer_sizes starts with {architecture['layer_sizes'][0]}"
+        )
+
+
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
@@ -211,6 +238,12 @@ def _expected_shapes(
     architecture: Mapping[str, Any] | None, headers: Mapping[str, Header], name: str
 ) -> dict[str, tuple[int, ...]]:
     """Each parameter's shape: from the architecture, or (the notebook's classifier) from W1's header."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    if architecture is not None and architecture.get("network") == "CNN":  # the blocks' filter banks come first
+        channels = architecture["image_shape"][2]
+        for block, filters in enumerate(architecture["filters"], start=1):
+            shapes[f"W{block}"], shapes[f"b{block}"] = (filters, channels, CNN_KERNEL, CNN_KERNEL), (filters,)
+            channels = filters
     if architecture is not None:
         sizes = architecture["layer_sizes"]
     elif "W1" in headers and len(headers["W1"].shape) == 2:
@@ -218,8 +251,7 @@ def _expected_shapes(
         sizes = [nx, nh, 1]
     else:
         raise ParameterError(f"{name}: W1 is missing or not a matrix (found {sorted(headers)})")
-    shapes: dict[str, tuple[int, ...]] = {}
-    for layer, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+    for layer, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=len(shapes) // 2 + 1):
         shapes[f"W{layer}"], shapes[f"b{layer}"] = (n_out, n_in), (n_out, 1)
     return shapes
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from models import resources
+from models.cnn import CNN
 from models.errors import DataError, ParameterError
 from models.mlp import MLP
 from models.data import load_npy
@@ -55,6 +56,22 @@ def test_the_notebooks_classifier_has_no_architecture_entry(tmp_path):
     save(tmp_path / "p.npz", arrays)
     saved = read_params(tmp_path / "p.npz")
     assert saved.architecture is None and saved.layer_sizes == [2, 5, 1]
+
+
+def test_a_cnn_reads_back_with_its_filter_banks(tmp_path):
+    cnn = CNN([8, 8, 1], [2, 3], [5], 3, seed=0)
+    save(tmp_path / "p.npz", cnn.arrays(), cnn.architecture())
+    saved = read_params(tmp_path / "p.npz")
+    assert {key: array.shape for key, array in saved.arrays.items()} == {key: a.shape for key, a in cnn.arrays().items()}
+
+
+def test_a_cnn_whose_blocks_do_not_feed_its_dense_layers_is_refused(tmp_path):
+    cnn = CNN([8, 8, 1], [2, 3], [5], 3, seed=0)
+    save(tmp_path / "p.npz", cnn.arrays(), cnn.architecture() | {"filters": [2, 4]})
+    assert refusal(tmp_path / "p.npz") == (
+        f"{tmp_path / 'p.npz'}: architecture: 2 blocks of [2, 4] filters on 8 x 8 images give 16 features, "
+        "but layer_sizes starts with 12"
+    )
 
 
 def test_parameters_stored_in_fortran_order_read_back_the_same(tmp_path, mlp):

@@ -14,13 +14,6 @@ EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
 EXIT_TERMINATED = 143  # the shell's code for a program stopped by SIGTERM
 
 
-class Terminated(BaseException):
-    """SIGTERM (kill's default), raised where the program is, so that nothing half-written is left.
-
-    A BaseException, as KeyboardInterrupt is: no `except Exception` swallows it.
-    """
-
-
 def positive_int(text: str) -> int:
     return _number(text, int, lambda v: v > 0, "a whole number above 0")
 

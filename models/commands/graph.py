@@ -9,7 +9,7 @@ from typing import Any
 
 from tinygraph.viz import GraphvizNotFoundError
 from models import graph_views
-from models.commands.arguments import EXIT_BAD_INPUT
+from models.commands.arguments import EXIT_BAD_INPUT, layer_sizes
 from models.run_folder import RunFolder, check_destination
 
 VIEWS = {"forward.svg", "local_grads.svg", "backward.svg", "step-through"}  # what write_graph_views writes
@@ -26,6 +26,7 @@ def add_parser(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--out", type=Path, default=Path("runs/graph"), metavar="DIR", help="default: runs/graph")
+    p.add_argument("--conv", type=layer_sizes, metavar="F,F,...", help="draw a tiny CNN with these blocks instead")
     p.add_argument("--overwrite", action="store_true", help="replace an --out that holds other files")
     p.set_defaults(run=run)
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with folder as staging:
             try:
-                written = [p.relative_to(staging).as_posix() for p in graph_views.write_graph_views(staging)]
+                written = [p.relative_to(staging).as_posix() for p in graph_views.write_graph_views(staging, args.conv)]
             except GraphvizNotFoundError as error:  # the pictures' sources are published, to render later
                 missing_dot = str(error).replace(str(staging), str(args.out))
     except ImportError as error:  # graphviz is an optional extra; the message says how to install it

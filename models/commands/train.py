@@ -23,24 +23,25 @@ from typing import IO, Any
 
 import numpy as np
 
-import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
-from models import checkpoint, data, datasets, graph_views, plots
+from models import checkpoint, cnn_pictures, data, datasets, graph_views, plots
 from models import backends
 from models.backends import BACKENDS
+from models.commands import cnn_options
 from models.commands.arguments import (
-    EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, decay_factor, dropout_rate, layer_sizes,
+    EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_TERMINATED, decay_factor, dropout_rate, layer_sizes,
     non_negative_float, positive_float, positive_int, seed, tell_warnings,
 )  # fmt: skip
+from models.cnn import CNN
 from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
 from models.errors import TrainingDivergedError, UsageError
 from models.initializers import INITIALIZERS
-from models.mlp import ACTIVATIONS, MLP, accuracy
+from models.mlp import ACTIVATIONS, MLP
 from models.optimizers import OPTIMIZERS
 from models.resources import check_fits, memory_errors, training_bytes
 from models.run_folder import Destination, RunFolder, check_destination
 from models.streams import regular_file
-from models.train import IterationCallback, TrainingResult, train
+from models.train import IterationCallback, TrainingResult, evaluate, train
 
 IMAGE_FEATURES = math.prod(datasets.IMAGE_SHAPE)
 IMAGE_GRID, DECISION_BOUNDARY = "images.png", "decision_boundary.png"
@@ -98,6 +99,7 @@ def add_parser(subparsers: Any) -> None:
         f"deeper-net defaults: --init {DEEP_DEFAULTS['init']}, --optimizer {DEEP_DEFAULTS['optimizer']} with its "
         f"own default lr, --batch-size {DEEP_DEFAULTS['batch_size']}, --epochs {DEEP_DEFAULTS['epochs']}",
     )
+    cnn_options.add_arguments(deep)
     deep.add_argument("--layers", type=layer_sizes, metavar="N,N,...", help="hidden layer sizes, e.g. 64,32")
     deep.add_argument("--activation", choices=ACTIVATIONS, help="of every hidden layer (default: relu)")
     deep.add_argument("--init", choices=INITIALIZERS, help="initial weights (uniform: the notebook's, the default)")
@@ -170,13 +172,15 @@ def train_and_write(config: TrainingConfig, destination: Destination, caught: li
 
     # What training did (iterations, epochs) overrides what was planned.
     with memory_errors(network):
-        metrics = settings | evaluate(result, *arrays)
+        metrics = settings | final_metrics(result, *arrays)
     metrics.update(seed=config.seed, dtype=config.dtype, data=config.source)
     folder = RunFolder(destination)
     try:
         with folder as staging:
             written = write_run(staging, result, metrics, train_X, train_Y)
-    except (KeyboardInterrupt, Terminated) as stop:  # one while publishing is held back till the run is whole
+    except (KeyboardInterrupt, SystemExit) as stop:  # one while publishing is held back till the run is whole
+        if isinstance(stop, SystemExit) and stop.code != EXIT_TERMINATED:
+            raise
         stopped = "interrupted" if isinstance(stop, KeyboardInterrupt) else "terminated"
         if folder.path is None:
             print(f"tinygraph train: {stopped} while writing the run; nothing was written", file=sys.stderr)
@@ -277,16 +281,13 @@ def progress_length(config: TrainingConfig, n: int) -> tuple[int, str]:
     return (config.epochs if config.epochs is not None else -(-config.iterations // per_epoch)), unit
 
 
-def evaluate(
+def final_metrics(
     result: TrainingResult, train_X: np.ndarray, train_Y: np.ndarray, val_X: np.ndarray, val_Y: np.ndarray
 ) -> dict[str, Any]:
     """Accuracies and losses of the trained parameters, and how training went."""
-    model = result.model
     metrics: dict[str, Any] = {}
     for split, X, Y in (("train", train_X, train_Y), ("val", val_X, val_Y)):
-        with tg.no_grad():  # evaluation mode: no dropout
-            metrics[f"{split}_loss"] = model.loss(X, Y).item()
-        metrics[f"{split}_accuracy"] = accuracy(Y, model.predict(X))
+        metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = evaluate(result.model, X, Y)
     metrics.update(
         iterations=result.iterations, epochs=len(result.history["val_loss"]), seconds=result.seconds,
         interrupted=result.interrupted, stopped_early=result.stopped_early, best_epoch=result.best_epoch,
@@ -311,6 +312,8 @@ def write_run(
         files[IMAGE_GRID] = figure_writer(plots.image_grid(train_X, train_Y))
     elif train_X.shape[0] == 2 and train_Y.max() <= 1:  # the pictures know two classes
         files[DECISION_BOUNDARY] = figure_writer(plots.decision_boundary(result.model, train_X, train_Y))
+    if isinstance(result.model, CNN):
+        files.update({name: figure_writer(fig) for name, fig in cnn_pictures.figures(result.model, train_X).items()})
     try:
         graph = graph_views.trained_graph_svg(result.model, train_X, train_Y)
         files[GRAPH] = lambda f: f.write(graph)

@@ -54,7 +54,7 @@ def add_parser(subcommands: Any) -> None:
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna's sampler (default: tpe)")
     p.add_argument(
         "--pruner", choices=PRUNERS, default="median",
-        help="stop unpromising trials from their validation loss curve (default: median; halving: successive halving)",
+        help="stop unpromising trials from their validation curve (default: median; halving: successive halving)",
     )  # fmt: skip
     p.add_argument(
         "--trials", type=arguments.positive_int, metavar="N",
@@ -132,7 +132,8 @@ def prepare(args: argparse.Namespace) -> tuple[Any, int | None]:
         trials = size if args.trials is None else min(args.trials, size)
     given = {name: getattr(args, name) for name in DATA_OPTIONS if getattr(args, name) is not None}
     train_argv = [*(f"--{name}={value}" for name, value in given.items()), f"--seed={args.seed}"]
-    try:  # options that do not go together fail before any trial, as train would fail
+    TrainingConfig.from_args(train_parser().parse_args(train_argv))  # data options that clash fail as train's do
+    try:  # and so do searched options, before any trial
         probe = TrainingConfig.from_args(train_parser().parse_args([*train_argv, *space.argv(first_values(space))]))
     except UsageError as error:
         raise SpaceError(f"--space: {error}") from None
