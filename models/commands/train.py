@@ -142,7 +142,9 @@ def train_and_write(config: TrainingConfig, destination: Destination, caught: li
     train_X, train_Y, val_X, val_Y = arrays
     classes = count_classes(config.classes, train_Y, val_Y)
     network = network_option(config)
-    if config.backend != "dask":  # with Dask, the cluster holds the data and does the work
+    # With Dask the cluster holds the data and does the work; a CNN's convolutions are not in the
+    # estimate (models.resources): both rely on a MemoryError being told in one line.
+    if config.backend != "dask" and config.conv is None:
         sizes = [train_X.shape[0], *config.hidden_layers, 1 if classes == 2 else classes]
         itemsize = np.dtype(config.dtype).itemsize
         needed = training_bytes(sizes, train_X.shape[1], config.batch_size, itemsize, config.optimizer,
