@@ -214,8 +214,9 @@ def non_finite_parameters(model: MLP, iterations: int) -> TrainingDivergedError 
 
 def network_option(config: TrainingConfig) -> str:
     """The option that sets the network's size, as the user typed it, for messages about memory."""
-    if config.layers is not None:
-        return f"--layers {','.join(map(str, config.layers))}"
+    for option, sizes in (("--conv", config.conv), ("--layers", config.layers)):
+        if sizes is not None:
+            return f"{option} {','.join(map(str, sizes))}"
     return f"--hidden {config.hidden}"
 
 
