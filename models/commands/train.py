@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import numpy as np
 
+import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
 from models import checkpoint, cnn_pictures, data, datasets, graph_views, plots
 from models import backends
