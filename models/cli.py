@@ -3,6 +3,7 @@
     tinygraph train                                      # the built-in two moons
     tinygraph predict --params runs/latest/params.npz --data validation.csv
     tinygraph graph --out runs/graph                     # the classifier's graph, for a lecture
+    tinygraph curve runs/latest/history.json --compare notebook-log.txt --out curve.png
 
 Each subcommand is a module of models/commands with `add_parser(subparsers)` and
 `run(args) -> int`. Bad paths and bad data end with one line on stderr and exit
@@ -19,13 +20,13 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import tinygraph as tg
-from models.commands import graph, predict, train, tune
+from models.commands import curve, graph, predict, train, tune
 from models.commands.arguments import (
     EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, describe, tell_warnings,
 )  # fmt: skip
 from models.errors import UsageError
 
-COMMANDS = (train, predict, graph, tune)
+COMMANDS = (train, predict, graph, tune, curve)
 
 
 class Parser(argparse.ArgumentParser):

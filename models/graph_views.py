@@ -1,7 +1,7 @@
 """The lecture's pictures of a network, for `tinygraph graph` and `tinygraph train`.
 
     forward.svg           the graph: W1, b1, Z1, A1, W2, b2, Z2, Yhat, L and their operations
-    local_grads.svg       each edge labelled with its local gradient, e.g. dYhat/dZ2 = (.) * Yhat (1 - Yhat)
+    local_grads.svg       each edge labelled with the gradient it carries, e.g. dL/dZ2 = dL/dYhat * Yhat (1 - Yhat)
     backward.svg          the gradients flowing back along the edges, with their shapes
     step-through/         the backward pass frame by frame: step-1.svg, ... and step-through.html
 

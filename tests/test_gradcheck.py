@@ -111,3 +111,30 @@ def test_leaves_the_callers_arrays_and_tensors_untouched():
     np.testing.assert_array_equal(A, A_before)
     np.testing.assert_array_equal(B.data, B_before)
     assert B.grad is None
+
+
+def test_numerical_grad_returns_the_finite_difference_gradient_of_each_input():
+    A, B = np.array([[1.0, -2.0]]), np.array([[3.0], [0.5]])
+    dA, dB = tg.numerical_grad(lambda A, B: (A @ B).sum() ** 2, [A, B])
+    s = (A @ B).item()
+    np.testing.assert_allclose(dA, 2 * s * B.T, rtol=1e-7)
+    np.testing.assert_allclose(dB, 2 * s * A.T, rtol=1e-7)
+
+
+def test_numerical_grad_gives_none_for_constants():
+    B = tg.Tensor([2.0], requires_grad=False)
+    dA, dB = tg.numerical_grad(lambda A, B: (A * B).sum(), [np.array([1.0]), B])
+    np.testing.assert_allclose(dA, [2.0])
+    assert dB is None
+
+
+def test_numerical_grad_refuses_a_loss_that_is_not_a_scalar():
+    with pytest.raises(tg.ShapeError, match=r"f must return a scalar loss, not a tensor of shape \(2,\)"):
+        tg.numerical_grad(lambda A: A * 2, [np.array([1.0, 2.0])])
+
+
+def test_numerical_grad_leaves_the_callers_array_untouched():
+    A = np.array([1.0, 2.0])
+    A.flags.writeable = False
+    tg.numerical_grad(lambda A: (A * A).sum(), [A])
+    np.testing.assert_array_equal(A, [1.0, 2.0])

@@ -21,7 +21,7 @@ from tinygraph.errors import (
     ShapeError,
     TinygraphError,
 )
-from tinygraph.gradcheck import gradcheck
+from tinygraph.gradcheck import gradcheck, numerical_grad
 from tinygraph.losses import binary_cross_entropy, binary_cross_entropy_with_logits, softmax_cross_entropy
 from tinygraph.matrix import matmul, permute, reshape, transpose
 from tinygraph.modes import detect_anomaly, no_grad
@@ -59,6 +59,7 @@ __all__ = [
     "mean",
     "no_grad",
     "numeric_problems",
+    "numerical_grad",
     "permute",
     "relu",
     "reshape",

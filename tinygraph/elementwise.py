@@ -86,6 +86,9 @@ class Pow(Node):
         # A numpy scalar exponent (np.float64(2)) would turn a float32 A into float64.
         self.exponent = int(exponent) if isinstance(exponent, Integral) else float(exponent)
 
+    def constants(self) -> dict[str, float]:
+        return {"p": self.exponent}
+
     def forward(self, A):
         self.save_for_backward(A)
         return A**self.exponent
@@ -141,6 +144,9 @@ class LeakyReLU(Node):
 
     def __init__(self, slope: float = 0.01):
         self.slope = float(slope)  # a Python float keeps Z's dtype; np.float64 would not
+
+    def constants(self) -> dict[str, float]:
+        return {"slope": self.slope}
 
     def forward(self, Z):
         positive = Z > 0

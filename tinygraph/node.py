@@ -77,6 +77,10 @@ class Node:
     def local_grads(self, grad: Any) -> tuple[Any, ...]:
         raise NotImplementedError
 
+    def constants(self) -> dict[str, float]:
+        """The numbers behind the docstring's symbols (Pow's p, a loss's n), for pictures to show."""
+        return {}
+
     def save_for_backward(self, *arrays: Any) -> None:
         self.saved = arrays
 

@@ -38,6 +38,9 @@ class Mean(Sum):
     def local_grads(self, dZ):
         return super().local_grads(dZ / self.count)
 
+    def constants(self) -> dict[str, float]:
+        return {"m": self.count}
+
 
 def normalize_axes(axis: Axis, shape: tuple[int, ...], node: str) -> tuple[int, ...]:
     """`axis` as a tuple of distinct non-negative axes, checked against `shape`."""

@@ -180,7 +180,7 @@ def train_and_write(config: TrainingConfig, destination: Destination, caught: li
     folder = RunFolder(destination)
     try:
         with folder as staging:
-            written = write_run(staging, result, metrics, train_X, train_Y)
+            written = write_run(staging, result, metrics, *arrays)
     except (KeyboardInterrupt, SystemExit) as stop:  # one while publishing is held back till the run is whole
         if isinstance(stop, SystemExit) and stop.code != EXIT_TERMINATED:
             raise
@@ -300,7 +300,13 @@ def final_metrics(
 
 
 def write_run(
-    folder: Path, result: TrainingResult, metrics: dict[str, Any], train_X: np.ndarray, train_Y: np.ndarray
+    folder: Path,
+    result: TrainingResult,
+    metrics: dict[str, Any],
+    train_X: np.ndarray,
+    train_Y: np.ndarray,
+    val_X: np.ndarray,
+    val_Y: np.ndarray,
 ) -> list[str]:
     """history.json, params.npz, metrics.json and the pictures, into the run's fresh private folder.
 
@@ -313,7 +319,10 @@ def write_run(
         "learning_curve.png": figure_writer(plots.learning_curve(result.history, result.per)),
     }
     if train_X.shape[0] == IMAGE_FEATURES and train_Y.max() <= 1:
-        files[IMAGE_GRID] = figure_writer(plots.image_grid(train_X, train_Y))
+        first = {"train": (train_X[:, :10], train_Y[:, :10]), "val": (val_X[:, :10], val_Y[:, :10])}
+        P = {name: result.model.probabilities(X) for name, (X, _) in first.items()}
+        grid = plots.image_grid(*first["train"], probabilities=P["train"], validation=(*first["val"], P["val"]))
+        files[IMAGE_GRID] = figure_writer(grid)
     elif train_X.shape[0] == 2 and train_Y.max() <= 1:  # the pictures know two classes
         files[DECISION_BOUNDARY] = figure_writer(plots.decision_boundary(result.model, train_X, train_Y))
     if isinstance(result.model, CNN):

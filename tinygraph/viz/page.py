@@ -72,6 +72,14 @@ STYLE = """
 .tg-stepthrough .tg-overview { position: relative; display: inline-block; margin-top: 6px;
   border: 1px solid #cbd5e1; cursor: pointer; }
 .tg-stepthrough .tg-overview[hidden] { display: none; }
+.tg-stepthrough table.grid { display: inline-table; border-collapse: collapse; vertical-align: middle;
+  font-family: monospace; }
+.tg-stepthrough table.grid td { border: 1px solid #cbd5e1; padding: 0 6px; text-align: right; }
+.tg-stepthrough .convention { color: #7c2d12; }
+.tg-stepthrough [data-tensor] { cursor: pointer; }
+.tg-stepthrough .tg-explain { font-size: 16px; line-height: 1.45; border-top: 2px solid #7c3aed; margin-top: 8px;
+  padding-top: 4px; }
+.tg-stepthrough .tg-explain[hidden], .tg-stepthrough .tg-explanation[hidden] { display: none; }
 .tg-stepthrough .tg-lens { position: absolute; border: 2px solid #ea580c; background: rgba(234, 88, 12, 0.08);
   pointer-events: none; box-sizing: border-box; }
 """
@@ -206,6 +214,18 @@ SCRIPT = """
       view.scrollTo((event.clientX - r.left) * k - view.clientWidth / 2,
                     (event.clientY - r.top) * k - view.clientHeight / 2);
     });
+    // A click on a tensor's box shows its gradient's chain-rule expansion below the picture.
+    var explain = root.querySelector(".tg-explain");
+    root.addEventListener("click", function (event) {
+      var box = event.target.closest ? event.target.closest(".tg-view [data-tensor]") : null;
+      if (!box || !explain) { return; }
+      var key = box.getAttribute("data-key"), found = false;
+      each(explain.querySelectorAll(".tg-explanation"), function (e) {
+        e.hidden = e.getAttribute("data-key") !== key;
+        found = found || !e.hidden;
+      });
+      explain.hidden = !found;
+    });
     window.addEventListener("resize", function () { frameUp(frames[current], false); });
     show(0, false);
     if (root.hasAttribute("data-fill-window")) { root.focus({preventScroll: true}); }
@@ -215,8 +235,17 @@ SCRIPT = """
 """
 
 
-def fragment(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str], fill_window: bool = False) -> str:
-    """The step-through as one self-contained element (style and script included) for any page."""
+def fragment(
+    title: str,
+    frames: Sequence[Frame],
+    tensor_names: Mapping[str, str],
+    fill_window: bool = False,
+    explanations: Mapping[str, str] | None = None,
+) -> str:
+    """The step-through as one self-contained element (style and script included) for any page.
+
+    `explanations` maps a tensor box's key to HTML shown when the box is clicked.
+    """
     sections = []
     for k, frame in enumerate(frames):
         hidden = ' hidden="hidden"' if k else ""
@@ -234,14 +263,29 @@ def fragment(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str
         '<div class="tg-bar"><button type="button" data-action="previous">&#9664; Previous</button> '
         '<span class="tg-counter" aria-live="polite"></span> '
         '<button type="button" data-action="next">Next &#9654;</button> '
-        '<span class="tg-hint">click the picture, then &#8592; &#8594; (or Space); drag to look around</span></div>\n'
+        '<span class="tg-hint">click the picture, then &#8592; &#8594; (or Space); drag to look around; '
+        "click a tensor for its chain rule</span></div>\n"
         + "\n".join(sections)
         + '\n<div class="tg-overview" title="the whole graph: click to look there"><div class="tg-lens"></div></div>\n'
-        f"<script>//<![CDATA[{script}//]]></script>\n</div>"
+        + explanation_panel(explanations or {})
+        + f"<script>//<![CDATA[{script}//]]></script>\n</div>"
     )
 
 
-def document(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str]) -> str:
+def explanation_panel(explanations: Mapping[str, str]) -> str:
+    """The hidden panel that a click on a tensor fills with its explanation."""
+    if not explanations:
+        return ""
+    items = "".join(
+        f'<div class="tg-explanation" data-key="{html.escape(key)}" hidden="hidden">{text}</div>'
+        for key, text in explanations.items()
+    )
+    return f'<div class="tg-explain" hidden="hidden">{items}</div>\n'
+
+
+def document(
+    title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str], explanations: Mapping[str, str] | None = None
+) -> str:
     """A standalone page: the step-through filling the window, focused so that the keys work at once."""
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
@@ -249,6 +293,6 @@ def document(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str
         f"<title>{html.escape(title)}</title>\n"
         "<style>body { margin: 8px 16px; } h1 { font: bold 22px Helvetica, Arial, sans-serif; margin: 4px 0; }</style>\n"
         f"</head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
-        + fragment(title, frames, tensor_names, fill_window=True)
+        + fragment(title, frames, tensor_names, fill_window=True, explanations=explanations)
         + "\n</body>\n</html>\n"
     )

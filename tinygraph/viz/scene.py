@@ -25,6 +25,7 @@ Clusters = Mapping[str, Iterable[Tensor]] | Callable[[Tensor], str | None]
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 FONT = "Helvetica"
+MONO_FONT = "Courier"
 
 # Text sizes in points at font_scale=1. A browser shows an SVG point as 4/3 px, so the
 # smallest, DETAIL, is 14.7 px at natural size: readable on a projector (docs/pictures.md).
@@ -39,6 +40,7 @@ class Line:
     bold: bool = False
     size: int | None = None
     color: str | None = None
+    mono: bool = False  # a fixed-width font, so that a grid's columns line up
 
     def html(self, font_scale: float = 1.0) -> str:
         content = escape(self.text)
@@ -46,6 +48,7 @@ class Line:
             content = f"<B>{content}</B>"
         size = f' POINT-SIZE="{points(self.size, font_scale)}"' if self.size else ""
         font = size + (f' COLOR="{self.color}"' if self.color else "")
+        font += f' FACE="{MONO_FONT}"' if self.mono else ""
         return f"<FONT{font}>{content}</FONT>" if font else content
 
 
