@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinygraph import numerics
+from tinygraph.numerics import unwatch, watch
 from tinygraph.backend import astype, reduce_sum
 from tinygraph.errors import AnomalyError, GraphReleasedError, ShapeError, TinygraphError
 from tinygraph.modes import anomaly_detection_enabled, grad_enabled
@@ -48,7 +48,7 @@ class Node:
         """Run the operation on `inputs` and return its output, recording the graph if needed."""
         node = cls(**params)
         tensors = None
-        token = numerics.watch()  # numpy's warnings in here name this node (see tinygraph.numerics)
+        token = watch()  # numpy's warnings in here name this node (see tinygraph.numerics)
         try:
             tensors = as_tensors(inputs)
             xp = node.xp = tensors[0].xp
@@ -61,7 +61,7 @@ class Node:
             shapes = [t.shape for t in tensors]
             raise ShapeError(f"{node.name}: {node.shape_error(*shapes)}") from error
         finally:
-            numerics.unwatch(token)
+            unwatch(token)
         if anomaly_detection_enabled():
             node.check_finite(out, "forward produced", tensors)
         if grad_enabled():
