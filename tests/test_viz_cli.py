@@ -28,12 +28,13 @@ def test_graph_draws_the_four_views(tmp_path, capsys):
 
 
 def test_graph_without_any_graphviz_says_how_to_render_in_one_line(tmp_path, capsys, no_graphviz):
-    assert main(["graph", "--out", str(tmp_path)]) == 2
+    out = tmp_path / "pictures"
+    assert main(["graph", "--out", str(out)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("tinygraph: error: ") and error.count("\n") == 1
-    assert "dot -Tsvg" in error and "apt install graphviz" in error
+    assert f"dot -Tsvg {out / 'forward.dot'}" in error and "apt install graphviz" in error
     sources = ["forward.dot", "local_grads.dot", "backward.dot", "step-through/step-1.dot"]
-    assert all((tmp_path / source).is_file() for source in sources)  # every picture's, not the first's only
+    assert all((out / source).is_file() for source in sources)  # every picture's, not the first's only
 
 
 def test_graph_without_the_graphviz_package_says_how_to_install_it(tmp_path, capsys, monkeypatch):
@@ -49,11 +50,13 @@ def test_train_writes_the_trained_models_graph(tmp_path):
 
 
 def test_train_without_any_graphviz_keeps_the_run_and_says_why_there_is_no_graph(tmp_path, capsys, no_graphviz):
-    (tmp_path / "graph.svg").write_text("an earlier run's graph")
-    assert main(["train", "--iterations", "3", "--hidden", "5", "--out", str(tmp_path)]) == 0
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "graph.svg").write_text("an earlier run's graph")
+    assert main(["train", "--iterations", "3", "--hidden", "5", "--out", str(out), "--overwrite"]) == 0
     assert "graph.svg not written: Graphviz's dot program was not found" in capsys.readouterr().err
-    assert not (tmp_path / "graph.svg").exists()  # no stale picture of another model
-    assert (tmp_path / "params.npz").is_file()
+    assert not (out / "graph.svg").exists()  # no stale picture of another model
+    assert (out / "params.npz").is_file()
 
 
 def test_graph_options_choose_format_layout_values_and_text_size(tmp_path):

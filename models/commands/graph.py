@@ -12,13 +12,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tinygraph.viz import GraphvizNotFoundError
 from models import graph_views
 from models.commands.arguments import EXIT_BAD_INPUT, layer_sizes, non_negative_int, positive_float
 from models.config import DEFAULT_DATASET
 from models.errors import UsageError
+from models.run_folder import RunFolder, check_destination
 
 FORMATS = ("svg", "png", "pdf")
 RANKDIRS = ("LR", "TB", "RL", "BT")
+VIEWS = {"forward", "local_grads", "backward", "step-through"}  # what write_graph_views writes, by stem
 
 
 def add_parser(subparsers: Any) -> None:
@@ -45,22 +48,35 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--trained", type=non_negative_int, default=0, metavar="N",
                    help=f"first train the classifier for N iterations on the built-in {DEFAULT_DATASET} "
                         "(default 0: the notebook's untrained +-0.01 weights)")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="replace an --out that holds other files")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.conv and args.trained:
         raise UsageError("--trained trains the notebook's classifier; it does not go with --conv")
+    # A folder holding only these pictures (an earlier `tinygraph graph`) is replaced without asking.
+    ours = args.out.is_dir() and {p.name.split(".")[0] for p in args.out.iterdir()} <= VIEWS
+    folder = RunFolder(check_destination(args.out, overwrite=args.overwrite or ours))
     example = None
     if args.conv:
         example = graph_views.tiny_cnn_example(args.conv)
     elif args.trained:
         example = graph_views.trained_example(args.trained)
     options = {"format": args.format, "values": args.values, "rankdir": args.rankdir, "font_scale": args.font_scale}
+    missing_dot = None
     try:
-        written = graph_views.write_graph_views(args.out, example, **options)
+        with folder as staging:
+            try:
+                pictures = graph_views.write_graph_views(staging, example, **options)
+                written = [p.relative_to(staging).as_posix() for p in pictures]
+            except GraphvizNotFoundError as error:  # the pictures' sources are published, to render later
+                missing_dot = str(error).replace(str(staging), str(args.out))
     except ImportError as error:  # graphviz is an optional extra; the message says how to install it
         print(f"tinygraph: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"wrote {', '.join(p.relative_to(args.out).as_posix() for p in written)} to {args.out}")
+    if missing_dot is not None:
+        print(f"tinygraph: error: {missing_dot}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {', '.join(written)} to {folder.path}")
     return 0
