@@ -113,6 +113,7 @@ def train(
     history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
     best, shuffle = Best(), np.random.default_rng(shuffle_seed)
     done, stopped_early, interrupted = 0, False, False
+    updating = tg.numeric_problems(f"train(): {type(optimizer).__name__}'s update of the parameters")
     start = time.perf_counter()
     try:
         while done < updates and not stopped_early:
@@ -127,7 +128,8 @@ def train(
                 check_finite(done, losses[-1], val_loss)
                 right, seen = right + count_right(model, steps, Yb), seen + Xb.shape[1]
                 L.backward()
-                optimizer.step()
+                with updating:
+                    optimizer.step()
                 optimizer.zero_grad()
                 done += 1
             entry = {"train_loss": math.fsum(losses) / len(losses), "val_loss": val_loss,

@@ -8,6 +8,7 @@ from test_viz_support import SVG, boxes, notebook_graph, parse_svg, text_of
 
 import tinygraph as tg
 from tinygraph.viz.chain import PATH_COLOR, entry, expansion, path_view
+from tinygraph.viz.render import image
 
 pytest.importorskip("graphviz")
 
@@ -30,13 +31,13 @@ def lecture() -> dict[str, tg.Tensor]:
 
 def test_a_path_view_titles_the_product_of_local_gradients_from_the_loss_down():
     t = lecture()
-    picture = parse_svg(path_view(t["L"], "W1").pipe(format="svg"))
+    picture = parse_svg(image(path_view(t["L"], "W1"), "svg"))
     title = next(picture.iter(f"{SVG}text")).text
     assert title == "dL/dW1 = dL/dYhat · dYhat/dZ2 · dZ2/dt1 · dt1/dA1 · dA1/dZ1 · dZ1/dW1X · dW1X/dW1"
 
 
 def test_a_path_view_highlights_the_paths_edges_with_their_local_gradients():
-    picture = parse_svg(path_view(lecture()["L"], "W1").pipe(format="svg"))
+    picture = parse_svg(image(path_view(lecture()["L"], "W1"), "svg"))
     highlighted = [g for g in boxes(picture, "edge") if any(p.get("stroke") == PATH_COLOR for p in g)]
     labels = {" ".join(text_of(g)) for g in highlighted} - {""}
     assert len(labels) == 7  # L <- Yhat <- Z2 <- t1 <- A1 <- Z1 <- W1X <- W1
@@ -47,7 +48,7 @@ def test_a_path_view_of_a_fan_out_says_which_path_and_that_the_gradient_sums_the
     x = tg.Tensor(2.0, requires_grad=True, name="x")
     y = x * 3.0 + tg.exp(x)
     y.name = "y"
-    titles = [next(parse_svg(path_view(y, x, which=k).pipe(format="svg")).iter(f"{SVG}text")).text for k in (0, 1)]
+    titles = [next(parse_svg(image(path_view(y, x, which=k), "svg")).iter(f"{SVG}text")).text for k in (0, 1)]
     assert all("of 2: dL/dx is the sum over all of them" in title for title in titles)
     assert titles[0] != titles[1]
 

@@ -17,6 +17,7 @@ from test_viz_support import SVG, boxes, parse_svg, text_of
 
 import tinygraph as tg
 from tinygraph.viz import draw, step_through
+from tinygraph.viz.render import image
 
 pytest.importorskip("graphviz")
 
@@ -205,7 +206,7 @@ def test_every_number_in_the_frames_is_the_notebooks(lecture, saved, convention)
 
 
 def edge_labels(root, **options) -> list[str]:
-    picture = parse_svg(draw(root, local_grads=True, **options).pipe(format="svg"))
+    picture = parse_svg(image(draw(root, local_grads=True, **options), "svg"))
     return [" ".join(text_of(g)) for g in boxes(picture, "edge")]
 
 
@@ -228,7 +229,7 @@ def test_the_true_convention_is_the_default(lecture):
 
 
 def test_a_picture_in_the_notebook_convention_says_so_in_its_title(lecture):
-    picture = parse_svg(draw(lecture[0]["L"], convention="notebook").pipe(format="svg"))
+    picture = parse_svg(image(draw(lecture[0]["L"], convention="notebook"), "svg"))
     title = next(picture.iter(f"{SVG}text")).text
     assert title.startswith("Notebook's convention (n = 4): dX = 4 · dL/dX for each tensor between the loss")
 

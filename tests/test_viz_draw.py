@@ -24,13 +24,14 @@ from test_viz_support import (
 
 import tinygraph as tg
 from tinygraph.viz import draw
+from tinygraph.viz.render import image
 from tinygraph.viz.walk import walk
 
 pytest.importorskip("graphviz")
 
 
 def svg(root: tg.Tensor, **options) -> object:
-    return parse_svg(draw(root, **options).pipe(format="svg"))
+    return parse_svg(image(draw(root, **options), "svg"))
 
 
 def names_in(svg_root, kind: str) -> list[str]:
@@ -265,7 +266,7 @@ def test_drawing_changes_neither_the_graph_nor_its_gradients(released):
     t["L"].backward(retain_graph=not released)
     before = snapshot(t)
     for options in [{}, {"values": True, "grads": True}, {"local_grads": True, "backward": True, "values": True}]:
-        draw(t["L"], **options).pipe(format="svg")
+        image(draw(t["L"], **options), "svg")
     assert_same(before, snapshot(t))
 
 
@@ -354,3 +355,24 @@ def test_arrays_of_another_array_library_are_drawn_with_their_values():
     assert [numbers(row) for row in box_text(picture, "W")[2:]] == [[1, 2], [3, 4]]
     (label,) = [text for text in edge_texts(picture) if text.startswith("dL/dW:")]
     assert [numbers(row) for row in label.split("\n")[1:]] == [[2, 4], [6, 8]]
+
+
+def font_sizes(picture) -> set[float]:
+    return {float(t.get("font-size")) for t in picture.iter(f"{SVG}text")}
+
+
+def test_font_scale_multiplies_every_text_size():
+    L = notebook_graph()["L"]
+    plain, larger = svg(L, local_grads=True), svg(L, local_grads=True, font_scale=1.5)
+    assert min(font_sizes(plain)) == 11  # 14.7 px at a browser's natural size
+    assert sorted(font_sizes(larger)) == [int(1.5 * size + 0.5) for size in sorted(font_sizes(plain))]
+
+
+@pytest.mark.parametrize("scale", [0, -1, float("nan"), float("inf")])
+def test_a_font_scale_that_is_not_a_positive_number_is_refused(scale):
+    with pytest.raises(ValueError, match="draw: font_scale must be a positive number"):
+        draw(notebook_graph()["L"], font_scale=scale)
+
+
+def test_tg_draw_is_tinygraph_viz_draw():
+    assert tg.draw is tg.viz.draw

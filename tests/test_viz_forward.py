@@ -9,6 +9,7 @@ from test_viz_support import SVG, boxes, notebook_graph, parse_svg, text_of
 
 from tinygraph.engine import topological_order
 from tinygraph.viz.forward import forward_order, forward_steps
+from tinygraph.viz.render import image
 from tinygraph.viz.scene import build
 from tinygraph.viz.walk import walk
 
@@ -30,7 +31,7 @@ def visible_values(svg: ET.Element) -> set[str]:
 def frames():
     t = notebook_graph()
     steps = forward_steps(walk(t["L"]))
-    return t, steps, [parse_svg(build(step.scene).pipe(format="svg")) for step in steps]
+    return t, steps, [parse_svg(image(build(step.scene), "svg")) for step in steps]
 
 
 def test_the_forward_frames_follow_the_engines_order(frames):

@@ -215,3 +215,50 @@ def test_frames_of_an_earlier_longer_step_through_are_removed(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         *(f"step-{k}.svg" for k in range(1, 8)), "step-notes.txt", "step-through.html"
     ]  # fmt: skip
+
+
+def test_in_jupyter_a_step_through_is_one_element_without_ids():
+    fragment = step_through(notebook_graph()["L"])._repr_html_()
+    root = ET.fromstring(fragment)
+    assert root.get("class") == "tg-stepthrough" and root.get("tabindex") == "0"
+    assert not [e.tag for e in root.iter() if e.get("id") is not None]
+    assert "document.addEventListener" not in fragment  # keys only while it has focus
+
+
+def test_each_tensor_box_carries_its_name(notebook_run):
+    _, _, html = notebook_run
+    (svg,) = frames(html)[0].iter(f"{SVG}svg")
+    named = {g.get("data-tensor") for g in boxes(svg, "tensor")}
+    assert {"W1", "b1", "X", "Yhat", "L"} <= named
+
+
+def test_rankdir_and_font_scale_reach_every_frame(tmp_path):
+    steps = step_through(notebook_graph()["L"], rankdir="TB", font_scale=2)
+    for each in steps.frames:
+        svg = parse_svg(each.svg)
+        width, height = map(float, svg.get("viewBox").split()[2:])
+        assert height > width
+        assert min(float(t.get("font-size")) for t in svg.iter(f"{SVG}text")) == 22
+
+
+def test_each_slide_shows_the_part_of_the_picture_around_its_step_at_a_readable_size():
+    from tinygraph.viz.slides import crop, region
+
+    steps = step_through(notebook_graph()["L"], values=True)  # about 3,000 points wide
+    for each in steps.frames:
+        whole = [float(v) for v in parse_svg(each.svg).get("viewBox").split()]
+        window = [float(v) for v in parse_svg(crop(each.svg, each.active)).get("viewBox").split()]
+        left, top, right, bottom = region(parse_svg(each.svg), each.active)
+        assert window[2] < whole[2] / 2  # a part, not the whole
+        assert window[0] <= left and right <= window[0] + window[2]
+        assert window[1] <= top and bottom <= window[1] + window[3]
+
+
+def test_slides_without_a_rasteriser_say_which_package_is_missing(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "resvg_py", None)
+    steps = step_through(notebook_graph()["L"])
+    with pytest.raises(tg.viz.GraphvizNotFoundError, match="slides.pdf was not written: .*resvg-py"):
+        steps.save_pdf(tmp_path / "slides.pdf")
+    assert not (tmp_path / "slides.pdf").exists()

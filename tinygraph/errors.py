@@ -50,3 +50,7 @@ class GradcheckError(TinygraphError, AssertionError):
 
 class OptionError(TinygraphError, ValueError):
     """An option was given a value it cannot take (a convention, a view, a name not in the graph)."""
+
+
+class NumericWarning(RuntimeWarning):
+    """numpy's overflow, division by zero or invalid value, told by the node (or the code) that ran into it."""

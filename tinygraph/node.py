@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tinygraph.numerics import unwatch, watch
 from tinygraph.backend import astype, reduce_sum
 from tinygraph.errors import AnomalyError, GradientShapeError, GraphReleasedError, ShapeError, TinygraphError
 from tinygraph.modes import anomaly_detection_enabled, grad_enabled
@@ -43,6 +44,7 @@ class Node:
     needs_grad: tuple[bool, ...] = ()
     saved: tuple[Any, ...] | None = ()
     xp: Any = None
+    numpy_said: tuple[str, ...] = ()  # numpy's complaints about this node's work, kept under detect_anomaly()
 
     @property
     def name(self) -> str:
@@ -52,15 +54,21 @@ class Node:
     def apply(cls, *inputs: Any, **params: Any) -> Tensor:
         """Run the operation on `inputs` and return its output, recording the graph if needed."""
         node = cls(**params)
-        tensors = as_tensors(inputs)
-        xp = node.xp = tensors[0].xp
+        tensors = None
+        token = watch()  # numpy's warnings in here name this node (see tinygraph.numerics)
         try:
+            tensors = as_tensors(inputs)
+            xp = node.xp = tensors[0].xp
             out = node.forward(*[t.data for t in tensors])
         except TinygraphError:  # the node's own, precise complaint
             raise
         except ValueError as error:  # numpy's own complaint about shapes
+            if tensors is None:  # not about shapes: as_tensors could not make constants of the inputs
+                raise
             shapes = [t.shape for t in tensors]
             raise ShapeError(f"{node.name}: {node.shape_error(*shapes)}") from error
+        finally:
+            unwatch(token)
         if anomaly_detection_enabled():
             node.check_finite(out, "forward produced", tensors)
         if grad_enabled():
@@ -109,11 +117,13 @@ class Node:
         self.saved = None
 
     def check_finite(self, array: Any, what: str, inputs: tuple[Tensor, ...]) -> None:
+        """AnomalyError naming this node and its inputs if `array` holds NaN or infinity (and numpy's word for it)."""
         xp = self.xp
         if not bool(xp.all(xp.isfinite(array))):
             kind = "NaN" if bool(xp.any(xp.isnan(array))) else "infinity"
+            cause = f" ({' and '.join(dict.fromkeys(self.numpy_said))})" if self.numpy_said else ""
             names = ", ".join(f"{t.name or 'unnamed'} {t.shape}" for t in inputs)
-            raise AnomalyError(f"{self.name}: {what} {kind} (inputs: {names})")
+            raise AnomalyError(f"{self.name}: {what} {kind}{cause} (inputs: {names})")
 
     def __repr__(self) -> str:
         return f"{self.name}(inputs={[t.name or t.shape for t in self.inputs]})"

@@ -190,7 +190,8 @@ def train_best(study: optuna.Study, settings: Settings, out: Path) -> int:
     best = study.best_trial
     options = settings.space.argv(best.params)
     print(f"best: trial {best.number}, {settings.metric} {best.value:.4f}, {' '.join(options)}")
-    return main(["train", *settings.train_argv, *options, "--out", str(out)])
+    # A study run again trains its (perhaps new) best into the same folder: replacing it is the point.
+    return main(["train", *settings.train_argv, *options, "--out", str(out), "--overwrite"])
 
 
 def first_values(space: Space) -> dict[str, Any]:

@@ -52,9 +52,30 @@ def inline_svg(svg: str, tensor_names: Mapping[str, str]) -> str:
     return re.sub(r' id="([^"]*)"', key, svg[svg.index("<svg") :])
 
 
+def fitted(svg: str) -> str:
+    """A picture for a notebook cell or page: as wide as its container allows, up to its natural size.
+
+    It shrinks only while its smallest text stays MIN_TEXT_PX or larger; past
+    that it keeps that width and its frame scrolls sideways.
+    """
+    box = [float(v) for v in re.search(r'viewBox="([^"]+)"', svg)[1].split()]
+    smallest = min((float(v) for v in re.findall(r'font-size="([\d.]+)"', svg)), default=14.0)
+    natural, least = box[2] * 4 / 3, box[2] * MIN_TEXT_PX / smallest
+    inner = inline_svg(svg, {})
+    start = re.search(r"<svg\b[^>]*>", inner)
+    # Its own width and height (in points) go: the box around it decides, the viewBox keeps the shape.
+    tag = re.sub(r'\s(width|height)="[^"]*"', "", start[0])
+    tag = tag.replace("<svg", '<svg style="display: block; width: 100%; height: auto"', 1)
+    inner = inner[: start.start()] + tag + inner[start.end() :]
+    return (
+        '<div class="tg-picture" style="max-width: 100%; overflow-x: auto">'
+        f'<div style="width: {natural:.0f}px; max-width: 100%; min-width: {least:.0f}px">{inner}</div></div>'
+    )
+
+
 STYLE = """
-.tg-stepthrough { font-family: Helvetica, Arial, sans-serif; color: #0f172a; max-width: 100%;
-  box-sizing: border-box; padding: 4px; border-radius: 6px; outline: none; }
+.tg-stepthrough { font-family: Helvetica, Arial, sans-serif; color: #0f172a; background: #ffffff;
+  max-width: 100%; box-sizing: border-box; padding: 4px; border-radius: 6px; outline: none; }
 .tg-stepthrough:focus, .tg-stepthrough:focus-within { box-shadow: 0 0 0 3px #93c5fd; }
 .tg-stepthrough .tg-bar { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; padding: 4px 0; }
 .tg-stepthrough button { font-size: 16px; padding: 4px 14px; cursor: pointer; }
@@ -101,6 +122,8 @@ SCRIPT = """
     var overview = root.querySelector(".tg-overview");
     var lens = overview.querySelector(".tg-lens");
     var current = 0, scale = 1, thumb = 1;
+    // The standalone page, as opposed to the same page pasted into a notebook's output.
+    var ownPage = root.hasAttribute("data-fill-window") ? root.parentElement === document.body : false;
 
     function smallestText(svg) {
       var smallest = Infinity;
@@ -134,10 +157,14 @@ SCRIPT = """
       var width = box.width * scale, height = box.height * scale;
       svg.style.width = width + "px";
       svg.style.height = height + "px";
-      var room = window.innerHeight * 0.7;
-      if (root.hasAttribute("data-fill-window")) {
-        var top = view.getBoundingClientRect().top + window.scrollY;
-        room = window.innerHeight - top - (width > view.clientWidth ? 130 : 16);
+      // As tall as the window allows below the buttons and caption (and the overview, if any);
+      // on its own page also below the heading, in a notebook at most 70%% of the window.
+      var above = view.getBoundingClientRect().top - root.getBoundingClientRect().top;
+      var room = window.innerHeight - above - (width > view.clientWidth ? 130 : 16);
+      if (ownPage) {
+        room -= root.getBoundingClientRect().top + window.scrollY;
+      } else {
+        room = Math.min(room, window.innerHeight * 0.7);
       }
       view.style.height = Math.min(height, Math.max(room, 180)) + "px";
       var keys = (frame.getAttribute("data-active") || "").split(" ").filter(Boolean);
@@ -193,7 +220,11 @@ SCRIPT = """
       if (key === " ") { step = onButton ? null : current + 1; }  // a focused button clicks itself
       if (key === "Home") { step = 0; }
       if (key === "End") { step = frames.length - 1; }
-      if (step !== null) { show(step, true); event.preventDefault(); }
+      if (step !== null) {  // taken: neither the page nor the notebook around it acts on it too
+        show(step, true);
+        event.preventDefault();
+        event.stopPropagation();
+      }
     });
     each(root.querySelectorAll(".tg-view"), function (view) {
       var drag = null;
@@ -226,9 +257,16 @@ SCRIPT = """
       });
       explain.hidden = !found;
     });
-    window.addEventListener("resize", function () { frameUp(frames[current], false); });
+    // Framed again when its width changes: a resized window, a notebook's side panel opened.
+    var width = -1;
+    function resized() {
+      if (root.clientWidth !== width) { width = root.clientWidth; frameUp(frames[current], false); }
+    }
+    if (window.ResizeObserver) { new ResizeObserver(resized).observe(root); }
+    else { window.addEventListener("resize", resized); }
     show(0, false);
-    if (root.hasAttribute("data-fill-window")) { root.focus({preventScroll: true}); }
+    // A page of its own takes the keys at once; pasted into a notebook, it takes no focus from a cell.
+    if (ownPage) { root.focus({preventScroll: true}); }
   }
   each(document.querySelectorAll(".tg-stepthrough:not([data-tg-ready])"), setUp);
 })();
@@ -286,13 +324,17 @@ def explanation_panel(explanations: Mapping[str, str]) -> str:
 def document(
     title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str], explanations: Mapping[str, str] | None = None
 ) -> str:
-    """A standalone page: the step-through filling the window, focused so that the keys work at once."""
+    """A standalone page: the step-through filling the window, focused so that the keys work at once.
+
+    Its only style rule outside the step-through names its own heading's class, so
+    that the page pasted into a notebook (HTML(path.read_text())) restyles nothing there.
+    """
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
         f"<title>{html.escape(title)}</title>\n"
-        "<style>body { margin: 8px 16px; } h1 { font: bold 22px Helvetica, Arial, sans-serif; margin: 4px 0; }</style>\n"
-        f"</head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
+        "<style>.tg-title { font: bold 22px Helvetica, Arial, sans-serif; margin: 4px 0; }</style>\n"
+        f'</head>\n<body>\n<h1 class="tg-title">{html.escape(title)}</h1>\n'
         + fragment(title, frames, tensor_names, fill_window=True, explanations=explanations)
         + "\n</body>\n</html>\n"
     )

@@ -77,6 +77,19 @@ class StepThrough:
         write_atomically(self.page, self.html().encode())
         return self.page
 
+    def save_pdf(self, path: str | os.PathLike[str]) -> Path:
+        """Write the frames as PDF slides, one 16:9 page per step (needs resvg-py, part of tinygraph[viz])."""
+        from tinygraph.viz.engines import NoEngine
+        from tinygraph.viz.slides import slides_pdf
+
+        path = Path(path)
+        try:
+            content = slides_pdf(self.frames)
+        except NoEngine as error:
+            raise GraphvizNotFoundError(f"{path} was not written: {error}") from None
+        write_atomically(path, content)
+        return path
+
 
 def frame_names(count: int) -> list[str]:
     """step-1, step-2, ..., zero-padded so that they sort in order."""
