@@ -56,7 +56,7 @@ class Classifier(MLP):
     def forward_steps(self, X: Any, training: bool = False, retain_grad: bool = False) -> dict[str, tg.Tensor]:
         """The notebook's cache: Z1, A1, Z2 and Yhat, each named (the products too, for the pictures)."""
         X = self.as_input(X)
-        Z1 = named(named(self.W1 @ X, "W1X") + self.b1, "Z1")  # a picture labels MatMul's edge dW1X/dW1 = (.) X^T
+        Z1 = named(named(self.W1 @ X, "W1X") + self.b1, "Z1")  # a picture labels W1's edge dL/dW1 = dL/dW1X X^T
         A1 = named(tg.relu(Z1), "A1")
         Z2 = named(named(self.W2 @ A1, "W2A1") + self.b2, "Z2")
         steps = {"Z1": Z1, "A1": A1, "Z2": Z2, "Yhat": named(tg.sigmoid(Z2), "Yhat")}

@@ -81,7 +81,8 @@ class TrainingConfig:
     backend: str = "numpy"
     scheduler: str | None = None  # a running Dask scheduler's address
     # what is written, and how often the losses are printed
-    out: Path = Path("runs/latest")
+    out: Path | None = None  # None: the next numbered folder under runs/, which runs/latest then points at
+    overwrite: bool = False  # whether an `out` that holds files (an earlier run) may be replaced
     print_every: int | None = None
 
     @classmethod
@@ -177,5 +178,7 @@ def check_options(args: argparse.Namespace) -> None:
         raise UsageError("--scheduler is the address of a Dask scheduler: give it with --backend dask")
     if args.epochs is not None and args.iterations is not None:
         raise UsageError("give --epochs or --iterations, not both")
+    if args.train is not None and str(args.train) == str(args.val) == "-":
+        raise UsageError("--train and --val cannot both read standard input ('-')")
     if args.lr_decay is not None and args.lr_decay_every is None:
         raise UsageError("--lr-decay needs --lr-decay-every N, the epochs between decays")

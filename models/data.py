@@ -179,12 +179,23 @@ class NpyBlocks:
 
 
 def load_npy(
-    path: str | os.PathLike, backend: str = "numpy", *, examples_per_chunk: int | None = None
+    path: str | os.PathLike,
+    backend: str = "numpy",
+    *,
+    examples_per_chunk: int | None = None,
+    labels: Labels = "binary",
 ) -> tuple[Any, Any]:
-    """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily."""
+    """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily.
+
+    The file is checked first, as models.untrusted.check_table says (its size, dtype,
+    finite values and `labels`), so a damaged or hostile file is refused by name.
+    """
+    from models.untrusted import check_table  # it reads Labels from here
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; convert the CSV first with csv_to_npy")
+    check_table(path, labels)
     if backend == "numpy":
         table = np.load(path)
     else:

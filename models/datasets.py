@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from models.data import write_csv
-from models.errors import ConfigError
+from models.errors import ConfigError, lookup
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # train_X, train_Y, val_X, val_Y
 Points = Callable[[np.ndarray, np.random.Generator], np.ndarray]  # labels, generator -> 2 x n points
@@ -59,9 +59,7 @@ DATASETS: dict[str, Callable[..., Split]] = {
 
 def load_builtin(name: str, seed: int = 1) -> Split:
     """The built-in dataset `name` at its default size and noise: (train_X, train_Y, val_X, val_Y)."""
-    if name not in DATASETS:
-        raise ConfigError(f"unknown dataset {name!r}; the built-in datasets are {', '.join(DATASETS)}")
-    return DATASETS[name](seed=seed)
+    return lookup(DATASETS, name, "dataset")(seed=seed)
 
 
 def _split(points: Points, n_train: int, n_val: int, seed: int, noise: float) -> Split:

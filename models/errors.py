@@ -6,7 +6,12 @@ so code written against those keeps working.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 from tinygraph.errors import TinygraphError
+
+T = TypeVar("T")
 
 
 class DataError(TinygraphError, ValueError):
@@ -35,3 +40,10 @@ class MissingPackageError(TinygraphError, ImportError):
 
 class BackendUnavailableError(MissingPackageError):
     """The array library a backend needs is not installed (or, for a GPU backend, has no GPU)."""
+
+
+def lookup(registry: Mapping[str, T], name: str, kind: str) -> T:
+    """registry[name], e.g. an activation or an optimiser by name; a ConfigError listing the names otherwise."""
+    if name not in registry:
+        raise ConfigError(f"unknown {kind} {name!r}; choose one of {', '.join(registry)}")
+    return registry[name]

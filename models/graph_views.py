@@ -1,9 +1,11 @@
 """The lecture's pictures of a network, for `tinygraph graph` and `tinygraph train`.
 
     forward.svg           the graph: W1, b1, Z1, A1, W2, b2, Z2, Yhat, L and their operations
-    local_grads.svg       each edge labelled with its local gradient, e.g. dYhat/dZ2 = (.) * Yhat (1 - Yhat)
+    local_grads.svg       each edge labelled with the gradient it carries, e.g. dL/dZ2 = dL/dYhat * Yhat (1 - Yhat)
     backward.svg          the gradients flowing back along the edges, with their shapes
     step-through/         the backward pass frame by frame: step-1.svg, ... and step-through.html
+(.png or .pdf instead of .svg with format=; with pdf, also step-through/step-through.pdf, one 16:9
+slide per step).
 
 Every network frames its layers the same way, by MLP.layer_of.
 """
@@ -17,9 +19,13 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
+from models import datasets
 from models.classifier import Classifier
 from models.cnn import CNN
+from models.config import DATASET_DEFAULTS, DEFAULT_DATASET
 from models.mlp import MLP
+from models.optimizers import SGD
+from models.train import train
 
 # A tiny input: the pictures are about the graph, and small arrays keep the labels short.
 TINY = {"nx": 2, "nh": 3, "n": 4}
@@ -47,16 +53,60 @@ def tiny_cnn_example(filters: Sequence[int], seed: int = 0) -> tuple[tg.Tensor, 
     return graph_of(model, rng.random((side * side * 3, 2)), np.array([[0.0, 1.0]]))
 
 
-def write_graph_views(out_dir: str | Path, conv: Sequence[int] | None = None) -> list[Path]:
-    """forward.svg, local_grads.svg, backward.svg and step-through/ of the tiny example in `out_dir`
-    (a tiny CNN with blocks of `conv` filters, if given)."""
-    from tinygraph.viz import draw, render, step_through
+def trained_example(iterations: int, seed: int = 0) -> tuple[tg.Tensor, Callable[[tg.Tensor], str | None]]:
+    """The tiny classifier after `iterations` of the notebook's gradient descent on the built-in two moons.
+
+    Its loss on the first few training examples, and its layers: values and
+    gradients the size they are in a lesson, not the +-0.5 and 1e-4 of weights
+    still at the notebook's +-0.01.
+    """
+    train_X, train_Y, val_X, val_Y = datasets.load_builtin(DEFAULT_DATASET)
+    model = Classifier(train_X.shape[0], TINY["nh"], seed=seed + 1)
+    if iterations:
+        lr = DATASET_DEFAULTS[DEFAULT_DATASET][1]
+        train(model, train_X, train_Y, val_X, val_Y, optimizer=SGD(model.parameters(), lr), iterations=iterations)
+    return graph_of(model, train_X[:, : TINY["n"]], train_Y[:, : TINY["n"]])
+
+
+def write_graph_views(
+    out_dir: str | Path,
+    example: tuple[tg.Tensor, Callable[[tg.Tensor], str | None]] | None = None,
+    *,
+    format: str = "svg",
+    values: bool = False,
+    rankdir: str = "LR",
+    font_scale: float = 1.0,
+) -> list[Path]:
+    """forward, local_grads, backward (as `format`) and step-through/ of an example in `out_dir`.
+
+    `example` is a loss and its layers, as tiny_example() (the default) returns
+    them. The step-through is written as its page and frames, and with
+    format="pdf" also as 16:9 slides. Returns the paths written. Without any
+    Graphviz, every picture's DOT source is still written before
+    GraphvizNotFoundError (the first picture's message) is raised.
+    """
+    from tinygraph.viz import GraphvizNotFoundError, draw, render, step_through
 
     out_dir = Path(out_dir)
-    loss, clusters = tiny_example() if conv is None else tiny_cnn_example(conv)
+    loss, clusters = tiny_example() if example is None else example
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
-    written = [render(draw(loss, clusters=clusters, **opts), out_dir / f"{name}.svg") for name, opts in views.items()]
-    written.append(step_through(loss, out_dir / "step-through", clusters=clusters).page)
+    style = {"clusters": clusters, "values": values, "rankdir": rankdir, "font_scale": font_scale}
+    written: list[Path] = []
+    missing: list[GraphvizNotFoundError] = []
+    for name, opts in views.items():
+        try:
+            written.append(render(draw(loss, **style, **opts), out_dir / f"{name}.{format}"))
+        except GraphvizNotFoundError as error:  # its source is written; go on with the others'
+            missing.append(error)
+    try:
+        steps = step_through(loss, out_dir / "step-through", **style)
+    except GraphvizNotFoundError as error:
+        missing.append(error)
+    if missing:
+        raise missing[0]
+    written.append(steps.page)
+    if format == "pdf":
+        written.append(steps.save_pdf(out_dir / "step-through" / "step-through.pdf"))
     return written
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from models.errors import ConfigError
+from models.errors import lookup
 
 Initializer = Callable[[tuple[int, int], np.random.RandomState], np.ndarray]
 
@@ -54,11 +54,8 @@ INITIALIZERS: dict[str, Initializer] = {
 
 
 def get_initializer(name: str) -> Initializer:
-    """The initialiser called `name`; a ValueError lists the known names otherwise."""
-    try:
-        return INITIALIZERS[name]
-    except KeyError:
-        raise ConfigError(f"unknown initialiser {name!r}; choose one of {', '.join(INITIALIZERS)}") from None
+    """The initialiser called `name`; a ConfigError lists the known names otherwise."""
+    return lookup(INITIALIZERS, name, "initialiser")
 
 
 def initialize(layer_sizes: list[int], init: str = "xavier", seed: int = 1) -> dict[str, np.ndarray]:

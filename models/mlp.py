@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
-from models.errors import ConfigError, ParameterError
+from models.errors import ConfigError, ParameterError, lookup
 from models.initializers import initialize
 from tinygraph.backend import as_array, is_foreign_array, namespace_of, to_numpy
 from tinygraph.losses import log_softmax
@@ -322,9 +322,8 @@ def check_activations(kind: str, activation: str | Sequence[str], hidden_layers:
     names = [activation] * hidden_layers if isinstance(activation, str) else list(activation)
     if len(names) != hidden_layers:
         raise ConfigError(f"{kind}: {len(names)} activations {names} for {hidden_layers} hidden layers")
-    unknown = [name for name in names if name not in ACTIVATIONS]
-    if unknown:
-        raise ConfigError(f"{kind}: unknown activation {unknown[0]!r}; choose one of {', '.join(ACTIVATIONS)}")
+    for name in names:
+        lookup(ACTIVATIONS, name, "activation")
     return names
 
 

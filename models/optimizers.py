@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import tinygraph as tg
-from models.errors import ConfigError
+from models.errors import ConfigError, lookup
 
 State = dict[str, Any]
 
@@ -175,11 +175,8 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "rms
 
 
 def get_optimizer(name: str) -> type[Optimizer]:
-    """The optimiser class called `name` (sgd, momentum, rmsprop, adam); a ValueError lists them otherwise."""
-    try:
-        return OPTIMIZERS[name]
-    except KeyError:
-        raise ConfigError(f"unknown optimiser {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None
+    """The optimiser class called `name` (sgd, momentum, rmsprop, adam); a ConfigError lists them otherwise."""
+    return lookup(OPTIMIZERS, name, "optimiser")
 
 
 class StepDecay:

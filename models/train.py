@@ -113,11 +113,12 @@ def train(
     history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
     best, shuffle = Best(), np.random.default_rng(shuffle_seed)
     done, stopped_early, interrupted = 0, False, False
+    updating = tg.numeric_problems(f"train(): {type(optimizer).__name__}'s update of the parameters")
     start = time.perf_counter()
     try:
         while done < updates and not stopped_early:
             epoch = len(history["val_loss"])
-            val_loss, val_accuracy = validation_loss(model, val_X, val_Y)
+            val_loss, val_accuracy = evaluate(model, val_X, val_Y)
             best.consider(val_loss, epoch, parameters)
             losses, right, seen = [], 0, 0
             for Xb, Yb in itertools.islice(batches(train_X, train_Y, batch_size, shuffle), updates - done):
@@ -127,7 +128,8 @@ def train(
                 check_finite(done, losses[-1], val_loss)
                 right, seen = right + count_right(model, steps, Yb), seen + Xb.shape[1]
                 L.backward()
-                optimizer.step()
+                with updating:
+                    optimizer.step()
                 optimizer.zero_grad()
                 done += 1
             entry = {"train_loss": math.fsum(losses) / len(losses), "val_loss": val_loss,
@@ -144,7 +146,7 @@ def train(
         interrupted = True
     if early_stopping is not None:
         if not (stopped_early or interrupted):  # the last update's parameters are not yet validated
-            best.consider(validation_loss(model, val_X, val_Y)[0], len(history["val_loss"]), parameters)
+            best.consider(evaluate(model, val_X, val_Y)[0], len(history["val_loss"]), parameters)
         best.restore(parameters)
     return TrainingResult(
         model, history, done, time.perf_counter() - start, interrupted=interrupted,
@@ -171,8 +173,10 @@ def count_right(model: MLP, steps: dict[str, tg.Tensor], Y: tg.Tensor) -> int:
     return int(np.count_nonzero(model.labels_of(steps) == to_numpy(Y.data)))
 
 
-def validation_loss(model: MLP, X: tg.Tensor, Y: tg.Tensor) -> tuple[float, float]:
-    """The loss and the accuracy in evaluation mode (dropout off), recording no graph."""
+def evaluate(model: MLP, X: Any, Y: Any) -> tuple[float, float]:
+    """The loss and the accuracy on examples X (nx x n) with labels Y, in evaluation mode (dropout off), no graph."""
+    X = model.as_input(X)
+    Y = model.as_labels(Y, X.shape[1])
     with tg.no_grad():
         steps = model.forward_steps(X)
         return model.loss_of(steps, Y).item(), count_right(model, steps, Y) / X.shape[1]

@@ -35,7 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 import tinygraph as tg
 from models import data, datasets
-from models.commands.train import count_classes, evaluate, fit, progress_length
+from models.commands.train import count_classes, final_metrics, fit, progress_length
 from models.commands.tune import METRICS, train_parser
 from models.config import TrainingConfig
 from models.errors import TrainingDivergedError
@@ -89,7 +89,7 @@ def train_trial(argv: list[str], callback: Callable[[int], IterationCallback] | 
     result: TrainingResult = fit(config, model, arrays, callback(epochs) if callback else None)
     if result.interrupted:
         raise KeyboardInterrupt
-    return config.settings(classes) | evaluate(result, *arrays)
+    return config.settings(classes) | final_metrics(result, *arrays)
 
 
 def training_data(config: TrainingConfig) -> tuple[np.ndarray, ...]:
@@ -116,7 +116,6 @@ def _run_trial(settings: Settings, trial_id: int, params: dict[str, Any], ctrl_c
         study_name=settings.study_name, storage=storage(settings.storage), sampler=optuna.samplers.RandomSampler()
     )
     trial, start = optuna.trial.Trial(study, trial_id), time.perf_counter()
-    sign = -1.0 if METRICS[settings.metric] == "maximize" else 1.0  # the pruner's better is the metric's
 
     def reporter(epochs: int) -> IterationCallback:
         study.pruner, warmup = pruner(settings.pruner, epochs)
@@ -126,7 +125,7 @@ def _run_trial(settings: Settings, trial_id: int, params: dict[str, Any], ctrl_c
             if ctrl_c.is_set():  # noted, though its KeyboardInterrupt went astray
                 raise KeyboardInterrupt
             if (epoch + 1) % every == 0:
-                trial.report(sign * entry["val_loss"], epoch)
+                trial.report(entry[settings.metric], epoch)  # the metric's curve, as train() records it
                 # judged after the warm-up, before the end (asking reads every trial's curve)
                 if warmup <= epoch < epochs - 1 and trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {epoch}")
@@ -177,7 +176,7 @@ def sqlite_connection(path: str) -> sqlite3.Connection:
     """A connection that waits up to a minute for another process's write, in write-ahead-log mode.
 
     The log makes a commit an append without waiting for the disk (a trial
-    reports its curve 20 times): a crashed process loses nothing committed; a
+    reports its curve ten times): a crashed process loses nothing committed; a
     power cut may lose the last commits. Readers and the writer no longer block each other.
     """
     connection = sqlite3.connect(path, timeout=60, check_same_thread=False)  # the pool hands it to any thread
@@ -258,6 +257,8 @@ def search(
                 wanted = math.inf if trials is None else trials - len(counted(study)) - len(in_flight)
                 while len(in_flight) < slots and wanted > 0 and time.monotonic() < deadline:
                     trial = ask(study, settings, grid)
+                    if trial is None:  # every grid point taken, some by another command on this study
+                        break
                     in_flight[submit(run_trial, settings, trial._trial_id, trial.params)] = trial
                     wanted -= 1
                 if not in_flight:
@@ -282,18 +283,22 @@ def search(
             raise
 
 
-def ask(study: optuna.Study, settings: Settings, grid: list[dict[str, Any]] | None) -> optuna.trial.Trial:
+def ask(study: optuna.Study, settings: Settings, grid: list[dict[str, Any]] | None) -> optuna.trial.Trial | None:
     """The next trial, its parameters sampled here; the sampler is seeded by the trial's number.
 
     Seeding each trial, not the study, keeps a resumed search from repeating the
-    first trials' random draws. On a grid, the next point no trial has taken (lost ones are taken again).
+    first trials' random draws. On a grid, the next point no trial has taken (lost ones are taken again),
+    or None when there is none.
     """
     seed = settings.seed * 1_000_003 + len(study.get_trials(deepcopy=False))
     if grid is not None:
         taken = [t.params for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING] + [
             t.params for t in counted(study)
         ]
-        study.enqueue_trial(next(point for point in grid if point not in taken))
+        untaken = [point for point in grid if point not in taken]
+        if not untaken:
+            return None
+        study.enqueue_trial(untaken[0])
     elif settings.sampler == "random":
         study.sampler = optuna.samplers.RandomSampler(seed=seed)
     else:  # the constant liar keeps parallel trials from being asked for the same point
@@ -328,7 +333,8 @@ def executor(jobs: int, scheduler: str | None) -> Iterator[tuple[Callable[..., c
     elif jobs > 1:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         context = multiprocessing.get_context("spawn")  # a fork would share this process's database connections
-        with concurrent.futures.ProcessPoolExecutor(jobs, context, initializer=child_start, initargs=(threads,)) as pool:
+        pool = concurrent.futures.ProcessPoolExecutor(jobs, context, initializer=child_start, initargs=(threads,))
+        with pool:
             yield pool.submit, jobs
     else:
         yield run_here, 1

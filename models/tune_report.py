@@ -16,6 +16,8 @@ from optuna.trial import TrialState
 from models.data import write_atomically
 from models.tune import LOST
 
+LEGEND_TRIALS = 12  # the curves plot names the trials up to this many
+
 
 def trial_rows(study: optuna.Study, metric: str) -> list[dict[str, Any]]:
     """One row per trial: number, state, the metric, seconds, the parameters, and why it stopped early."""
@@ -23,7 +25,7 @@ def trial_rows(study: optuna.Study, metric: str) -> list[dict[str, Any]]:
     rows = []
     for t in study.trials:
         state = "LOST" if LOST in t.user_attrs else t.state.name
-        value = t.value if t.state == TrialState.COMPLETE else None  # a pruned trial's is its last reported loss
+        value = t.value if t.state == TrialState.COMPLETE else None  # a pruned trial's is its last reported one
         row = {"number": t.number, "state": state, metric: value, "seconds": t.user_attrs.get("seconds")}
         rows.append(row | {name: t.params.get(name) for name in names} | {"note": t.user_attrs.get("note", "")})
     return rows
@@ -35,6 +37,7 @@ def write_plots(study: optuna.Study, folder: Path) -> list[str]:
     (Optuna's contour plot needs SciPy, which nothing else here does; the slice plot shows each parameter.)
     """
     import matplotlib.pyplot as plt  # Optuna draws with pyplot: its figures are closed at the end
+    from matplotlib.ticker import NullFormatter
     from optuna.visualization import matplotlib as plots
 
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
@@ -47,24 +50,31 @@ def write_plots(study: optuna.Study, folder: Path) -> list[str]:
         wanted["importances.png"] = functools.partial(plots.plot_param_importances, evaluator=evaluator)
     written = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna's notes on experimental plots and few trials are not the user's concern
+        warnings.simplefilter("ignore")  # Optuna's notes on experimental plots and few trials: not the user's concern
         for name, plot in wanted.items():
             axes = plot(study)
             figure = (axes.flat[0] if isinstance(axes, np.ndarray) else axes).figure
-            write_atomically(folder / name, lambda f, figure=figure: figure.savefig(f, format="png", dpi=100))
+            figure.set_size_inches(max(6.4, 3.5 * len(figure.axes)), 4.8)  # a slice plot's panels side by side
+            for panel in figure.axes:  # Optuna labels a log axis's minor ticks too, and they overlap
+                panel.xaxis.set_minor_formatter(NullFormatter())
+            write_atomically(  # tight: Optuna puts legends outside the axes
+                folder / name, lambda f, figure=figure: figure.savefig(f, format="png", dpi=100, bbox_inches="tight")
+            )
             written.append(name)
     plt.close("all")
     return written
 
 
 def plot_curves(study: optuna.Study) -> Any:
-    """Optuna's plot of the reported values, saying what they are: the validation loss, negated to maximise."""
+    """Optuna's plot of the reported values, saying what they are: the metric's curve of each trial."""
     from optuna.visualization.matplotlib import plot_intermediate_values
 
     axes = plot_intermediate_values(study)
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    ylabel = "-validation loss (higher is better)" if maximize else "validation loss"
+    ylabel = "validation accuracy" if maximize else "validation loss"
     axes.set(title="Validation curves the pruner judged", xlabel="epoch", ylabel=ylabel)
+    if len(study.trials) > LEGEND_TRIALS:  # a legend of every trial would be taller than the plot
+        axes.get_legend().remove()
     return axes
 
 

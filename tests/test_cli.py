@@ -48,7 +48,7 @@ def test_train_on_the_default_dataset_writes_history_params_metrics_and_pictures
     out = tmp_path / "run"
     out.mkdir()
     (out / "images.png").write_bytes(b"an earlier run's picture, which this run does not make")
-    result = tinygraph("train", "--iterations", 7, "--hidden", 5, "--out", out)
+    result = tinygraph("train", "--iterations", 7, "--hidden", 5, "--out", out, "--overwrite")
     assert result.returncode == 0, result.stderr
     assert "validation accuracy" in result.stdout
     assert "layer  W      b      activation  parameters" in result.stdout  # the model's summary, at the start
@@ -224,7 +224,7 @@ def test_predict_refuses_data_with_other_features_than_the_parameters(tmp_path, 
 
 def test_predict_refuses_a_file_that_is_not_saved_parameters(tmp_path, csv_pair, capsys):
     assert main(["predict", "--params", str(csv_pair[0]), "--data", str(csv_pair[1])]) == 2
-    assert "train.csv: not a .npz file of parameters" in capsys.readouterr().err
+    assert "train.csv: not a .npz archive of parameters" in capsys.readouterr().err
 
 
 def test_predict_names_a_missing_parameter(tmp_path, csv_pair, capsys):
@@ -237,7 +237,7 @@ def test_predict_refuses_parameters_of_mixed_dtypes_naming_the_file(tmp_path, cs
     arrays = Classifier(3, 4).arrays()
     np.savez(tmp_path / "mixed.npz", **arrays | {"b2": arrays["b2"].astype(np.float32)})
     assert main(["predict", "--params", str(tmp_path / "mixed.npz"), "--data", str(csv_pair[1])]) == 2
-    assert "mixed.npz: Classifier: parameters must share one dtype" in capsys.readouterr().err
+    assert "mixed.npz: the parameters mix dtypes ['float32', 'float64']; they must share one" in capsys.readouterr().err
 
 
 def test_predict_with_a_missing_params_file_names_it(tmp_path, csv_pair, capsys):

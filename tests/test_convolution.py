@@ -135,8 +135,8 @@ def test_conv2d_docstring_gives_the_picture_its_local_gradients():
     b1 = tg.Tensor(np.zeros(2), requires_grad=True, name="b1")
     Z1 = tg.conv2d(X, W1, b1)
     Z1.name = "Z1"
-    assert local_gradient_label(Z1, 1) == "dZ1/dW1 = (.) cols(X)^T"
-    assert local_gradient_label(Z1, 2) == "dZ1/db1 = (.) summed over i, j, n"
+    assert local_gradient_label(Z1, 1) == "dL/dW1 = dL/dZ1 cols(X)^T"
+    assert local_gradient_label(Z1, 2) == "dL/db1 = dL/dZ1 summed over i, j, n"
 
 
 ERRORS = [

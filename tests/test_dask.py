@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pytest
+from history_support import assert_same_history
 
 import tinygraph as tg
 from models.backends import after_each_update, dask_client, move_data
@@ -59,8 +60,7 @@ def test_classifier_on_dask_arrays_on_a_local_cluster_has_the_numpy_loss_history
     model = Classifier(NX, NH)
     expected = train(model, *data, iterations=ITERATIONS, optimizer=SGD(model.parameters(), LR)).history
     history, model = trained_on_dask
-    for key in ("train_loss", "val_loss"):
-        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+    assert_same_history(history, expected)
     assert isinstance(model.W1.data, da.Array)
 
 
@@ -92,8 +92,7 @@ def test_tinygraph_train_on_a_dask_scheduler_writes_the_numpy_runs_history(sched
         argv = ["train", "--dataset", "moons", "--iterations", "4", "--out", str(tmp_path / run), *options]
         assert main(argv) == 0
     expected, history = (json.loads((tmp_path / run / "history.json").read_text()) for run in ("numpy", "dask"))
-    for key in ("train_loss", "val_loss"):
-        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+    assert_same_history(history, expected)
 
 
 def test_a_deeper_net_with_dropout_and_mini_batches_on_the_cluster_has_the_numpy_loss_history(scheduler, data):
@@ -108,5 +107,4 @@ def test_a_deeper_net_with_dropout_and_mini_batches_on_the_cluster_has_the_numpy
     expected = run("numpy")
     with dask_client(scheduler):
         history = run("dask")
-    for key in ("train_loss", "val_loss"):
-        np.testing.assert_allclose(history[key], expected[key], rtol=0, atol=1e-10)
+    assert_same_history(history, expected)

@@ -73,7 +73,7 @@ def test_load_builtin_uses_each_datasets_defaults():
 
 
 def test_unknown_dataset_names_the_ones_there_are():
-    expected = "unknown dataset 'mnist'; the built-in datasets are moons, circles, xor, spirals"
+    expected = "unknown dataset 'mnist'; choose one of moons, circles, xor, spirals"
     with pytest.raises(ValueError, match=expected):
         load_builtin("mnist")
 

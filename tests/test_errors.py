@@ -94,6 +94,25 @@ def test_softmax_cross_entropy_refuses_labels_that_are_not_class_indices(labels)
         tg.softmax_cross_entropy(param((3, 2)), np.array(labels))
 
 
+class BiasSummedDownColumns(tg.Node):
+    """Z = A + b, whose gradient toward b is summed over the wrong axis: 1 x n instead of nh x 1."""
+
+    def forward(self, A, b):
+        return A + b
+
+    def local_grads(self, dZ):
+        return dZ, dZ.sum(axis=0, keepdims=True)
+
+
+def test_a_local_gradient_that_cannot_be_summed_back_to_its_input_names_the_node_input_and_shapes():
+    A, b = param((3, 4)), param((3, 1))
+    with pytest.raises(tg.GradientShapeError, match=re.escape(
+        "BiasSummedDownColumns: local_grads returned a gradient of shape (1, 4) for input 1 of shape (3, 1)"
+    )) as caught:  # fmt: skip
+        BiasSummedDownColumns.apply(A, b).sum().backward()
+    assert (caught.value.position, caught.value.returned, caught.value.expected) == (1, (1, 4), (3, 1))
+
+
 # ---- what a tensor may hold ----------------------------------------------------------------
 
 
@@ -130,6 +149,7 @@ def test_pow_refuses_an_exponent_that_is_not_a_number(exponent):
     "error, also",
     [
         (tg.ShapeError, ValueError),
+        (tg.GradientShapeError, tg.ShapeError),
         (tg.LabelError, ValueError),
         (tg.DTypeError, TypeError),
         (tg.GraphReleasedError, RuntimeError),

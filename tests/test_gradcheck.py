@@ -76,6 +76,22 @@ def test_names_the_second_input_when_its_gradient_is_wrong():
     assert numeric == pytest.approx(2 * analytic, rel=1e-6)  # the missing factor is A[0, 0] = 2
 
 
+def test_the_error_holds_the_input_the_entry_and_both_values():
+    with pytest.raises(tg.GradcheckError) as caught:
+        tg.gradcheck(lambda A: HalfSquare.apply(A), [np.array([0.0, 0.0, 3.0])])
+    error = caught.value
+    assert (error.position, error.entry, error.kink) == (0, (2,), False)
+    assert (error.analytic, error.numeric) == pytest.approx(reported_values(error), rel=1e-9)
+
+
+def test_a_disagreement_at_a_kink_says_the_slopes_on_either_side_differ():
+    # relu's gradient at 0 is taken as 0; finite differences straddle the kink and give half the slope.
+    kink = r"the slopes on either side differ \(0 left, [0-9.]+ right\): a kink"
+    with pytest.raises(tg.GradcheckError, match=kink) as caught:
+        tg.gradcheck(tg.relu, [np.array(0.0)])
+    assert caught.value.kink
+
+
 def test_checks_every_output_entry_not_only_their_sum():
     with pytest.raises(tg.GradcheckError):
         tg.gradcheck(lambda A: SwapBackward.apply(A), [np.array([1.0, 2.0])])
@@ -111,3 +127,30 @@ def test_leaves_the_callers_arrays_and_tensors_untouched():
     np.testing.assert_array_equal(A, A_before)
     np.testing.assert_array_equal(B.data, B_before)
     assert B.grad is None
+
+
+def test_numerical_grad_returns_the_finite_difference_gradient_of_each_input():
+    A, B = np.array([[1.0, -2.0]]), np.array([[3.0], [0.5]])
+    dA, dB = tg.numerical_grad(lambda A, B: (A @ B).sum() ** 2, [A, B])
+    s = (A @ B).item()
+    np.testing.assert_allclose(dA, 2 * s * B.T, rtol=1e-7)
+    np.testing.assert_allclose(dB, 2 * s * A.T, rtol=1e-7)
+
+
+def test_numerical_grad_gives_none_for_constants():
+    B = tg.Tensor([2.0], requires_grad=False)
+    dA, dB = tg.numerical_grad(lambda A, B: (A * B).sum(), [np.array([1.0]), B])
+    np.testing.assert_allclose(dA, [2.0])
+    assert dB is None
+
+
+def test_numerical_grad_refuses_a_loss_that_is_not_a_scalar():
+    with pytest.raises(tg.ShapeError, match=r"f must return a scalar loss, not a tensor of shape \(2,\)"):
+        tg.numerical_grad(lambda A: A * 2, [np.array([1.0, 2.0])])
+
+
+def test_numerical_grad_leaves_the_callers_array_untouched():
+    A = np.array([1.0, 2.0])
+    A.flags.writeable = False
+    tg.numerical_grad(lambda A: (A * A).sum(), [A])
+    np.testing.assert_array_equal(A, [1.0, 2.0])

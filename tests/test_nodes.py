@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygraph as tg
 from tinygraph import testing
@@ -134,3 +135,17 @@ def test_softmax_cross_entropy_gradient_toward_logits(Z, data):
     as_row = data.draw(st.booleans(), label="labels as 1 x n")
     labels = np.array(labels).reshape((1, n) if as_row else (n,))
     assert tg.gradcheck(lambda Z: tg.softmax_cross_entropy(Z, labels), [Z])
+
+
+@given(data=st.data())
+def test_indexing_gradient_scatters_into_zeros_for_ints_slices_and_none(data):
+    A = data.draw(testing.arrays(testing.shapes()), label="A")
+    key = data.draw(hnp.basic_indices(A.shape, allow_newaxis=True), label="key")
+    assert tg.gradcheck(lambda A: A[key], [A])
+
+
+@given(data=st.data())
+def test_indexing_gradient_adds_the_contributions_of_entries_picked_twice(data):
+    A = data.draw(testing.arrays(testing.shapes(min_dims=1)), label="A")
+    key = data.draw(hnp.integer_array_indices(A.shape, result_shape=testing.shapes(min_dims=1)), label="key")
+    assert tg.gradcheck(lambda A: A[key], [A])

@@ -1,4 +1,4 @@
-"""`tinygraph tune --space`: entries become Optuna distributions, trials become train's options, bad entries are named."""
+"""`tinygraph tune --space`: entries become Optuna distributions and trials train's options; bad entries are named."""
 
 import pytest
 from hypothesis import given

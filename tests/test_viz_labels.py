@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from tinygraph import elementwise, losses, matrix, reductions
-from tinygraph.viz.labels import formulas, local_gradient_label, shape_text, summary
+from tinygraph import elementwise, indexing, losses, matrix, reductions
+from tinygraph.viz.labels import formulas, grid_html, local_gradient_label, produced, shape_text, summary, value_lines
 
 BUILT_IN = [
     cls
-    for module in (elementwise, matrix, reductions, losses)
+    for module in (elementwise, matrix, reductions, losses, indexing)
     for _, cls in inspect.getmembers(module, inspect.isclass)
     if issubclass(cls, tg.Node) and cls.__module__ == module.__name__ and "forward" in vars(cls)
 ]
@@ -55,17 +55,17 @@ def test_names_replace_the_docstrings_symbols_all_at_once():
     A = tg.Tensor(np.ones((2, 2)), requires_grad=True, name="X")
     Z = W @ A
     Z.name = "W"
-    assert local_gradient_label(Z, 0) == "dW/dA = (.) X^T"
-    assert local_gradient_label(Z, 1) == "dW/dX = A^T (.)"
+    assert local_gradient_label(Z, 0) == "dL/dA = dL/dW X^T"
+    assert local_gradient_label(Z, 1) == "dL/dX = A^T dL/dW"
 
 
 def test_unnamed_tensors_keep_the_docstrings_symbols():
     W = tg.Tensor(np.ones((2, 2)), requires_grad=True, name="W1")
-    assert local_gradient_label(W @ np.ones((2, 3)), 0) == "dZ/dW1 = (.) A^T"
+    assert local_gradient_label(W @ np.ones((2, 3)), 0) == "dL/dW1 = dL/dZ A^T"
 
 
 def test_a_leaf_has_no_local_gradient():
-    with pytest.raises(ValueError, match=r"Tensor\('W'.* is a leaf"):
+    with pytest.raises(ValueError, match=r"tensor 'W' is a leaf"):
         local_gradient_label(tg.Tensor(1.0, requires_grad=True, name="W"), 0)
 
 
@@ -74,9 +74,54 @@ def test_shapes_are_written_as_the_notebook_does(shape, text):
     assert shape_text(shape) == text
 
 
-def test_a_few_values_are_shown_in_full():
-    assert summary(np.array([[1.0, -2.5], [0.125, 3.0]])) == "[1, -2.5, 0.125, 3]"
+def test_a_small_matrix_is_shown_in_full_rows_as_rows():
+    assert summary(np.array([[1.0, -2.5], [0.125, 3.0]])) == "[[1, -2.5], [0.125, 3]]"
 
 
-def test_more_values_are_summarised_by_min_mean_and_max():
+def test_a_column_is_shown_as_a_column():
+    assert value_lines(np.array([[0.5], [-1.0], [0.0]])) == ["[0.5]", "[ -1]", "[  0]"]
+
+
+def test_a_grid_aligns_its_columns_and_shows_zeros_and_signs():
+    assert value_lines(np.array([[0.0, -1.25], [2.0, 0.0]])) == ["[    0  -1.25]", "[    2      0]"]
+
+
+def test_negative_zero_is_shown_as_0():
+    assert summary(np.array([-0.0, 0.0 * -3.0, 5e-4])) == "[0, 0, 0.0005]"
+
+
+def test_a_scalar_is_its_number():
+    assert summary(np.float64(0.6931)) == "0.693"
+
+
+def test_up_to_six_by_six_is_a_grid_and_larger_is_summarised():
+    assert len(value_lines(np.ones((6, 6)))) == 6
     assert summary(np.arange(10.0)) == "min 0  mean 4.5  max 9"
+    assert summary(np.arange(14.0).reshape(2, 7)) == "min 0  mean 6.5  max 13"
+
+
+def test_grid_html_is_a_table_with_a_row_per_row():
+    table = grid_html(np.array([[1.0, 0.0], [-2.0, 3.0]]))
+    assert table == '<table class="grid"><tr><td>1</td><td>0</td></tr><tr><td>-2</td><td>3</td></tr></table>'
+
+
+def test_settings_of_a_node_are_shown_as_numbers():
+    A = tg.Tensor(np.ones((2, 2)), requires_grad=True, name="A1")
+    assert local_gradient_label(A**2, 0) == "dL/dA1 = dL/dZ * 2 A1^(2-1)"
+    assert local_gradient_label(tg.leaky_relu(A, 0.2), 0) == "dL/dA1 = dL/dA * (1 where A1 > 0, else 0.2)"
+    assert local_gradient_label(tg.binary_cross_entropy(tg.sigmoid(A), np.ones((2, 2))), 0).endswith(
+        "/ (4 Yhat (1 - Yhat))"
+    )
+
+
+def test_a_broadcast_input_says_its_gradient_is_summed_over_the_columns():
+    b1 = tg.Tensor(np.zeros((3, 1)), requires_grad=True, name="b1")
+    Z1 = tg.Tensor(np.ones((3, 4)), requires_grad=True, name="W1X") + b1
+    Z1.name = "Z1"
+    assert local_gradient_label(Z1, 1) == "dL/db1 = (dL/dZ1) summed over its 4 columns"
+    assert local_gradient_label(Z1, 0) == "dL/dW1X = dL/dZ1"
+
+
+def test_an_operation_is_named_by_the_tensor_it_produces():
+    Z1 = tg.Tensor(np.ones(2), requires_grad=True) + 1.0
+    assert produced(Z1, "Z1") == "Add -> Z1"

@@ -100,7 +100,7 @@ def visible_gradients(svg: ET.Element) -> set[str]:
     """The gradient labels drawn in a visible colour (later ones are drawn in white)."""
     return {
         text.text for g in boxes(svg, "edge") for text in g.iter(f"{SVG}text")
-        if text.text.startswith("dL/d") and text.get("fill") != "#ffffff"
+        if text.text.startswith("dL/d") and ":" in text.text and text.get("fill") != "#ffffff"
     }
 
 
@@ -117,7 +117,7 @@ def test_the_caption_gives_each_steps_local_gradient_and_the_gradient_received(n
     captions = ["".join(f.find("div").itertext()) for f in frames(html)]
     sigmoid = next(c for c in captions if c.startswith("Sigmoid"))
     assert "receives dL/dYhat (1 × 8: min" in sigmoid
-    assert "dL/dZ2 (1 × 8: min" in sigmoid and "via dYhat/dZ2 = (.) * dsigmoid(Z2) = (.) * Yhat (1 - Yhat)" in sigmoid
+    assert "dL/dZ2 (1 × 8: min" in sigmoid and "via dL/dZ2 = dL/dYhat * dsigmoid(Z2) = dL/dYhat * Yhat (1 - Yhat)" in sigmoid
 
 
 def test_every_frame_has_the_same_layout(notebook_run):
@@ -204,7 +204,7 @@ def test_names_with_quotes_angle_brackets_and_ampersands_keep_the_page_well_form
     L.name = "it's <L>"
     html = step_through(L, tmp_path).page
     assert [f.get("data-tensor") for f in frames(html)] == ["it's <L>", "t1"]
-    assert "dL/d<x> & \"y\" (2: [0.42, 0.42])" in "".join(frames(html)[1].find("div").itertext())
+    assert "dL/d<x> & \"y\" (2: 0.420.42)" in "".join(frames(html)[1].find("div").itertext())  # a grid's cells
 
 
 def test_frames_of_an_earlier_longer_step_through_are_removed(tmp_path):
@@ -215,3 +215,50 @@ def test_frames_of_an_earlier_longer_step_through_are_removed(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         *(f"step-{k}.svg" for k in range(1, 8)), "step-notes.txt", "step-through.html"
     ]  # fmt: skip
+
+
+def test_in_jupyter_a_step_through_is_one_element_without_ids():
+    fragment = step_through(notebook_graph()["L"])._repr_html_()
+    root = ET.fromstring(fragment)
+    assert root.get("class") == "tg-stepthrough" and root.get("tabindex") == "0"
+    assert not [e.tag for e in root.iter() if e.get("id") is not None]
+    assert "document.addEventListener" not in fragment  # keys only while it has focus
+
+
+def test_each_tensor_box_carries_its_name(notebook_run):
+    _, _, html = notebook_run
+    (svg,) = frames(html)[0].iter(f"{SVG}svg")
+    named = {g.get("data-tensor") for g in boxes(svg, "tensor")}
+    assert {"W1", "b1", "X", "Yhat", "L"} <= named
+
+
+def test_rankdir_and_font_scale_reach_every_frame(tmp_path):
+    steps = step_through(notebook_graph()["L"], rankdir="TB", font_scale=2)
+    for each in steps.frames:
+        svg = parse_svg(each.svg)
+        width, height = map(float, svg.get("viewBox").split()[2:])
+        assert height > width
+        assert min(float(t.get("font-size")) for t in svg.iter(f"{SVG}text")) == 22
+
+
+def test_each_slide_shows_the_part_of_the_picture_around_its_step_at_a_readable_size():
+    from tinygraph.viz.slides import crop, region
+
+    steps = step_through(notebook_graph()["L"], values=True)  # about 3,000 points wide
+    for each in steps.frames:
+        whole = [float(v) for v in parse_svg(each.svg).get("viewBox").split()]
+        window = [float(v) for v in parse_svg(crop(each.svg, each.active)).get("viewBox").split()]
+        left, top, right, bottom = region(parse_svg(each.svg), each.active)
+        assert window[2] < whole[2] / 2  # a part, not the whole
+        assert window[0] <= left and right <= window[0] + window[2]
+        assert window[1] <= top and bottom <= window[1] + window[3]
+
+
+def test_slides_without_a_rasteriser_say_which_package_is_missing(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "resvg_py", None)
+    steps = step_through(notebook_graph()["L"])
+    with pytest.raises(tg.viz.GraphvizNotFoundError, match="slides.pdf was not written: .*resvg-py"):
+        steps.save_pdf(tmp_path / "slides.pdf")
+    assert not (tmp_path / "slides.pdf").exists()

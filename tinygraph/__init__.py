@@ -15,16 +15,19 @@ from tinygraph.errors import (
     AnomalyError,
     DTypeError,
     GradcheckError,
+    GradientShapeError,
     GraphReleasedError,
     LabelError,
+    NumericWarning,
     ShapeError,
     TinygraphError,
 )
-from tinygraph.gradcheck import gradcheck
+from tinygraph.gradcheck import gradcheck, numerical_grad
 from tinygraph.losses import binary_cross_entropy, binary_cross_entropy_with_logits, softmax_cross_entropy
 from tinygraph.matrix import matmul, permute, reshape, transpose
 from tinygraph.modes import detect_anomaly, no_grad
 from tinygraph.node import Node
+from tinygraph.numerics import numeric_problems
 from tinygraph.pooling import avg_pool2d, max_pool2d
 from tinygraph.reductions import mean, sum  # noqa: A004 (tg.sum, as np.sum)
 
@@ -34,9 +37,11 @@ __all__ = [
     "AnomalyError",
     "DTypeError",
     "GradcheckError",
+    "GradientShapeError",
     "GraphReleasedError",
     "LabelError",
     "Node",
+    "NumericWarning",
     "ShapeError",
     "Tensor",
     "TinygraphError",
@@ -55,6 +60,8 @@ __all__ = [
     "max_pool2d",
     "mean",
     "no_grad",
+    "numeric_problems",
+    "numerical_grad",
     "permute",
     "relu",
     "reshape",
@@ -65,3 +72,12 @@ __all__ = [
     "topological_order",
     "transpose",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """tg.draw and tg.viz, imported on first use so that `import tinygraph` needs numpy only."""
+    if name in ("draw", "viz"):
+        import tinygraph.viz
+
+        return tinygraph.viz.draw if name == "draw" else tinygraph.viz
+    raise AttributeError(f"module 'tinygraph' has no attribute {name!r}")

@@ -34,6 +34,9 @@ class Conv2D(Node):
     the pixels each column was read from (cropping the padding off).
     """
 
+    shapes = {"X": "c 3 4 n", "W": "o c 2 2", "b": "o"}
+    check_with = ({}, {"stride": 2}, {"padding": 1}, {"stride": 3, "padding": 1})
+
     def __init__(self, stride: int = 1, padding: int = 0):
         if stride < 1 or padding < 0:
             raise ShapeError(f"Conv2D: stride must be at least 1 and padding at least 0, not {stride} and {padding}")

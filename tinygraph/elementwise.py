@@ -57,6 +57,8 @@ class Mul(Broadcasting):
 class Div(Broadcasting):
     """Z = A / B;  dL/dA = dL/dZ / B,  dL/dB = -dL/dZ * A / B^2"""
 
+    avoid = {"B": [0.0]}
+
     def forward(self, A, B):
         self.save_for_backward(A, B)
         return A / B
@@ -80,11 +82,17 @@ class Neg(Node):
 class Pow(Node):
     """Z = A^p for a constant number p;  dL/dA = dL/dZ * p A^(p-1)"""
 
+    domain = {"A": (0.2, 3.0)}  # a real power of a negative base is NaN
+    check_with = ({"exponent": 3}, {"exponent": -1.5}, {"exponent": 0.5})
+
     def __init__(self, exponent: float):
         if not isinstance(exponent, Real):
             raise DTypeError(f"Pow: the exponent must be a Python number, not {type(exponent).__name__}")
         # A numpy scalar exponent (np.float64(2)) would turn a float32 A into float64.
         self.exponent = int(exponent) if isinstance(exponent, Integral) else float(exponent)
+
+    def constants(self) -> dict[str, float]:
+        return {"p": self.exponent}
 
     def forward(self, A):
         self.save_for_backward(A)
@@ -112,6 +120,8 @@ class Exp(Node):
 class Log(Node):
     """Z = log(A) (natural logarithm);  dL/dA = dL/dZ / A"""
 
+    domain = {"A": (0.05, 5.0)}
+
     def forward(self, A):
         self.save_for_backward(A)
         return self.xp.log(A)
@@ -123,6 +133,8 @@ class Log(Node):
 
 class ReLU(Node):
     """A = relu(Z) = max(0, Z);  dL/dZ = dL/dA * drelu(Z),  drelu(Z) = 1 where Z > 0, else 0"""
+
+    avoid = {"Z": [0.0]}
 
     def forward(self, Z):
         self.save_for_backward(Z)
@@ -139,8 +151,14 @@ class ReLU(Node):
 class LeakyReLU(Node):
     """A = Z where Z > 0, else slope * Z;  dL/dZ = dL/dA * (1 where Z > 0, else slope)"""
 
+    avoid = {"Z": [0.0]}
+    check_with = ({}, {"slope": 0.2})
+
     def __init__(self, slope: float = 0.01):
         self.slope = float(slope)  # a Python float keeps Z's dtype; np.float64 would not
+
+    def constants(self) -> dict[str, float]:
+        return {"slope": self.slope}
 
     def forward(self, Z):
         positive = Z > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tinygraph import numerics
 from tinygraph.backend import size
 from tinygraph.errors import ShapeError, TinygraphError
 from tinygraph.tensor import Tensor
@@ -57,23 +58,27 @@ def backward(
     """
     seed = initial_gradient(root, grad)
     pending = {root: seed}  # dL/d(tensor) summed so far, keyed on the tensor itself (it hashes by identity)
-    for tensor in reversed(topological_order(root)):
-        grad = pending.pop(tensor, None)
-        if grad is None:  # no path from here to root carries a gradient
-            continue
-        node = tensor.node
-        if node is None or tensor.retains_grad:
-            tensor.grad = grad if tensor.grad is None else tensor.grad + grad
-        if node is None:
-            continue
-        input_grads = node.input_grads(grad)
-        if observer is not None:
-            observer(tensor, grad, input_grads)
-        for inp, g in zip(node.inputs, input_grads):
-            if g is not None:
-                pending[inp] = g if inp not in pending else pending[inp] + g
-        if not retain_graph:
-            node.release()
+    token = numerics.watch()  # numpy's warnings in here name the node at work (see tinygraph.numerics)
+    try:
+        for tensor in reversed(topological_order(root)):
+            grad = pending.pop(tensor, None)
+            if grad is None:  # no path from here to root carries a gradient
+                continue
+            node = tensor.node
+            if node is None or tensor.retains_grad:
+                tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+            if node is None:
+                continue
+            input_grads = node.input_grads(grad)
+            if observer is not None:
+                observer(tensor, grad, input_grads)
+            for inp, g in zip(node.inputs, input_grads):
+                if g is not None:
+                    pending[inp] = g if inp not in pending else pending[inp] + g
+            if not retain_graph:
+                node.release()
+    finally:
+        numerics.unwatch(token)
 
 
 def initial_gradient(root: Tensor, grad: Any) -> Any:

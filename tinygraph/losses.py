@@ -11,7 +11,16 @@ from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
 
-class BCE(Node):
+class Loss(Node):
+    """A loss: the mean over n entries (n examples), which forward records in self.n."""
+
+    n: int
+
+    def constants(self) -> dict[str, float]:
+        return {"n": self.n}
+
+
+class BCE(Loss):
     """L = -1/n sum(Y log(Yhat) + (1 - Y) log(1 - Yhat));  dL/dYhat = (Yhat - Y) / (n Yhat (1 - Yhat))
 
     The notebook's compute_loss and dBinaryLoss, as a mean over all n entries (for
@@ -20,9 +29,13 @@ class BCE(Node):
     probabilities of exactly 0 or 1 then give a large but finite loss and gradient.
     """
 
+    domain = {"Yhat": (0.01, 0.99), "Y": (0.0, 1.0)}
+    shapes = {"Yhat": "...", "Y": "..."}
+
     def forward(self, Yhat, Y):
         check_same_shape(self.name, Yhat, Y)
         xp = self.xp
+        self.n = size(Y)
         eps = xp.finfo(Yhat.dtype).eps
         Yhat = xp.minimum(xp.maximum(Yhat, eps), 1 - eps)  # a clip, minus np.clip's Python layers
         log_Yhat, log_1mYhat = xp.log(Yhat), xp.log(1 - Yhat)
@@ -31,13 +44,13 @@ class BCE(Node):
 
     def local_grads(self, dL):
         Yhat, Y, log_Yhat, log_1mYhat = self.saved
-        n = size(Y)
+        n = self.n
         dYhat = dL / n * (Yhat - Y) / (Yhat * (1 - Yhat)) if self.needs_grad[0] else None
         dY = -dL * (log_Yhat - log_1mYhat) / n if self.needs_grad[1] else None
         return dYhat, dY
 
 
-class BCEWithLogits(Node):
+class BCEWithLogits(Loss):
     """L = mean(log(1 + exp(Z)) - Y Z) = BCE(sigmoid(Z), Y);  dL/dZ = (sigmoid(Z) - Y) / n
 
     The sigmoid and the loss fused into one node: log(1 + exp(Z)) - Y Z is computed as
@@ -46,15 +59,19 @@ class BCEWithLogits(Node):
     dBinaryLoss * dsigmoid with the Yhat(1 - Yhat) factors cancelled.
     """
 
+    domain = {"Y": (0.0, 1.0)}
+    shapes = {"Z": "...", "Y": "..."}
+
     def forward(self, Z, Y):
         check_same_shape(self.name, Z, Y)
         xp = self.xp
+        self.n = size(Z)
         self.save_for_backward(Z, Y)
         return xp.mean(xp.maximum(Z, 0.0) - Y * Z + xp.log1p(xp.exp(-xp.abs(Z))))
 
     def local_grads(self, dL):
         Z, Y = self.saved
-        n = size(Z)
+        n = self.n
         Yhat = stable_sigmoid(Z, self.xp)
         return (
             dL * (Yhat - Y) / n if self.needs_grad[0] else None,
@@ -62,18 +79,22 @@ class BCEWithLogits(Node):
         )
 
 
-class SoftmaxCrossEntropy(Node):
+class SoftmaxCrossEntropy(Loss):
     """L = -1/n sum_j log softmax(Z)[y_j, j] for logits Z (K x n);  dL/dZ = (softmax(Z) - onehot(y)) / n
 
     Labels are class indices 0..K-1, one per column (shape n or 1 x n). The
     log-softmax is computed with the log-sum-exp shift, so large logits are safe.
     """
 
+    shapes = {"Z": "3 n", "labels": "n"}
+    labels = {"labels": [0.0, 1.0, 2.0]}
+
     def forward(self, Z, labels):
         xp = self.xp
         if Z.ndim != 2:
             raise ShapeError(f"{self.name}: logits must be K x n (classes by examples), not shape {Z.shape}")
         K, n = Z.shape
+        self.n = n
         labels = xp.reshape(labels, (-1,))
         if labels.shape[0] != n:
             raise ShapeError(f"{self.name}: {n} examples of logits {Z.shape} but {labels.shape[0]} labels")
@@ -88,8 +109,7 @@ class SoftmaxCrossEntropy(Node):
 
     def local_grads(self, dL):
         log_P, onehot = self.saved
-        n = onehot.shape[1]
-        return (dL * (self.xp.exp(log_P) - onehot) / n, None)
+        return (dL * (self.xp.exp(log_P) - onehot) / self.n, None)
 
 
 def log_softmax(Z: Any, xp: Any) -> Any:

@@ -12,6 +12,8 @@ from tinygraph.tensor import Tensor
 class MatMul(Node):
     """Z = W A (matrix product);  dL/dW = dL/dZ A^T,  dL/dA = W^T dL/dZ"""
 
+    shapes = {"W": "m k", "A": "k n"}
+
     def forward(self, W, A):
         if W.ndim != 2 or A.ndim != 2:
             raise ShapeError(f"MatMul: multiplies matrices (2-D), not shapes {W.shape} by {A.shape}")
@@ -29,6 +31,8 @@ class MatMul(Node):
 class Transpose(Node):
     """Z = A^T;  dL/dA = (dL/dZ)^T"""
 
+    shapes = {"A": "m n"}
+
     def forward(self, A):
         if A.ndim > 2:
             raise ShapeError(f"Transpose: transposes matrices (at most 2-D), not shape {A.shape}")
@@ -40,6 +44,8 @@ class Transpose(Node):
 
 class Reshape(Node):
     """Z = A with its entries laid out in `shape`;  dL/dA = dL/dZ laid back in A's shape"""
+
+    check_with = ({"shape": (-1,)}, {"shape": (1, -1, 1)})
 
     def __init__(self, shape: tuple[int, ...]):
         self.shape = tuple(shape)
@@ -57,6 +63,9 @@ class Reshape(Node):
 
 class Permute(Node):
     """Z = A with its axes reordered, Z's axis i being A's axis axes[i];  dL/dA = dL/dZ with the axes put back"""
+
+    shapes = {"A": "a b c"}
+    check_with = ({"axes": (2, 0, 1)}, {"axes": (0, 2, 1)})
 
     def __init__(self, axes: tuple[int, ...]):
         self.axes = tuple(axes)

@@ -18,6 +18,9 @@ from tinygraph.windows import col2im, im2col
 class Pool2D(Node):
     """A k x k window slid over each image at a stride (by default k: windows side by side)."""
 
+    shapes = {"A": "c 4 5 n"}
+    check_with = ({}, {"size": 3, "stride": 1}, {"size": 2, "stride": 3})
+
     def __init__(self, size: int = 2, stride: int | None = None):
         stride = size if stride is None else stride
         if size < 1 or stride < 1:
@@ -40,6 +43,8 @@ class MaxPool2D(Pool2D):
     conserves dL/dZ, and for a pair of ties it is what central differences measure.
     An entry that is the maximum of several overlapping windows collects from each.
     """
+
+    distinct = ("A",)  # a tie is a kink
 
     def forward(self, A):
         windows = self.windows(A)

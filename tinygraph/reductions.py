@@ -15,6 +15,9 @@ Axis = int | tuple[int, ...] | None
 class Sum(Node):
     """Z = sum of A over `axis`;  dL/dA = dL/dZ copied back to every entry that was summed"""
 
+    shapes = {"A": "m n"}
+    check_with = ({}, {"axis": 0}, {"axis": 1, "keepdims": True})
+
     def __init__(self, axis: Axis = None, keepdims: bool = False):
         self.axis, self.keepdims = axis, keepdims
 
@@ -37,6 +40,9 @@ class Mean(Sum):
 
     def local_grads(self, dZ):
         return super().local_grads(dZ / self.count)
+
+    def constants(self) -> dict[str, float]:
+        return {"m": self.count}
 
 
 def normalize_axes(axis: Axis, shape: tuple[int, ...], node: str) -> tuple[int, ...]:

@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from tinygraph.node import Node
 
 
+# Tensors with up to this many entries show their values in repr() (a 6 x 6 grid, a 100-vector).
+REPR_MAX_ENTRIES = 100
+
+
 class Tensor:
     """An array in the computational graph.
 
@@ -95,11 +99,28 @@ class Tensor:
         data = self.data  # a 0-d array, or a numpy scalar as numpy's reductions return
         return float(data if data.ndim == 0 else self.xp.reshape(data, (-1,))[0])
 
+    def __float__(self) -> float:
+        return self.item()
+
+    def __format__(self, spec: str) -> str:
+        """f"{L:.4f}" formats a one-element tensor's value; an empty spec gives repr()."""
+        return format(self.item(), spec) if spec else repr(self)
+
     def __repr__(self) -> str:
-        label = f"{self.name!r}, " if self.name else ""
-        op = f", node={self.node.name}" if self.node is not None else ""
-        grad = ", requires_grad=True" if self.requires_grad and self.node is None else ""
-        return f"Tensor({label}shape={self.shape}, dtype={self.dtype}{grad}{op})"
+        """The values of a small tensor, as numpy prints them; shape and min/mean/max of a large one."""
+        details = [f"name={self.name!r}"] if self.name else []
+        if self.dtype != np.float64:
+            details.append(f"dtype={self.dtype}")
+        if self.requires_grad and self.node is None:
+            details.append("requires_grad=True")
+        if self.node is not None:
+            details.append(f"node={self.node.name}")
+        if size(self.data) <= REPR_MAX_ENTRIES:
+            values = np.array2string(self.numpy(), separator=", ", prefix="Tensor(")
+            return f"Tensor({', '.join([values, *details])})"
+        data = self.numpy()
+        summary = f"shape={self.shape}, min={data.min():.4g}, mean={data.mean():.4g}, max={data.max():.4g}"
+        return f"Tensor({', '.join([summary, *details])})"
 
     # ---- gradients ---------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
@@ -160,6 +181,10 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor:
         return matrix.MatMul.apply(other, self)
 
+    def __getitem__(self, key: Any) -> Tensor:
+        """t[i, j], t[:, :5], t[[0, 2]]: a node whose gradient scatters back into zeros of t's shape."""
+        return indexing.index(self, key)
+
     @property
     def T(self) -> Tensor:
         return matrix.Transpose.apply(self)
@@ -183,4 +208,4 @@ class Tensor:
 
 
 # The node families build on Tensor, so they are imported after it is defined.
-from tinygraph import elementwise, matrix, reductions  # noqa: E402
+from tinygraph import elementwise, indexing, matrix, reductions  # noqa: E402

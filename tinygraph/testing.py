@@ -10,6 +10,14 @@ A new node is tested in a few lines:
     def test_my_node_gradient(arrays):
         assert tg.gradcheck(lambda a, b: MyNode.apply(a, b), arrays)
 
+Or a whole node class at once, over inputs these strategies draw (docs/check.md):
+
+    from tinygraph.testing import check_node
+
+    def test_my_node():
+        report = check_node(MyNode)
+        assert report.passed, str(report)
+
 Values are kept `margin` away from the points listed in `avoid` (kinks such as
 relu's 0, where a finite difference straddles two slopes) and inside
 [min_value, max_value] (positive only, for log or a divisor).
@@ -22,6 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from tinygraph.checking import check_node  # noqa: F401  (the whole check of a node class, on these strategies)
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy:
@@ -55,9 +65,16 @@ def arrays(
     avoid: Sequence[float] = (),
     margin: float = 1e-2,
     dtype: type = np.float64,
+    every_entry_drawn: bool = False,
 ) -> st.SearchStrategy:
-    """Arrays of `shape` (a shape or a strategy of shapes) with values drawn by floats()."""
-    return hnp.arrays(dtype, shape, elements=floats(min_value, max_value, avoid, margin))
+    """Arrays of `shape` (a shape or a strategy of shapes) with values drawn by floats().
+
+    hypothesis fills most of a larger array with one value; `every_entry_drawn`
+    draws each entry on its own instead, so that the arrays are rarely symmetric
+    (a gradient missing a transpose is right on a symmetric matrix).
+    """
+    fill = st.nothing() if every_entry_drawn else None
+    return hnp.arrays(dtype, shape, elements=floats(min_value, max_value, avoid, margin), fill=fill)
 
 
 def broadcastable_arrays(

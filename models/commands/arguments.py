@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import sys
+import warnings
+from collections.abc import Callable, Iterable
 from typing import Any
 
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 1
 EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
+EXIT_TERMINATED = 143  # the shell's code for a program stopped by SIGTERM
 
 
 def positive_int(text: str) -> int:
@@ -17,6 +20,11 @@ def positive_int(text: str) -> int:
 
 def non_negative_int(text: str) -> int:
     return _number(text, int, lambda v: v >= 0, "a whole number, 0 or more")
+
+
+def seed(text: str) -> int:
+    """A seed that numpy's generators take, as the notebook's np.random.seed does: 0 to 2**32 - 1."""
+    return _number(text, int, lambda v: 0 <= v < 2**32, "a seed from 0 to 4294967295 (2**32 - 1)")
 
 
 def positive_float(text: str) -> float:
@@ -55,6 +63,12 @@ def _number(text: str, kind: type, ok: Callable[[Any], bool], what: str) -> Any:
     if value is None or not ok(value):
         raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
     return value
+
+
+def tell_warnings(caught: Iterable[warnings.WarningMessage], command: str) -> None:
+    """Each distinct warning caught while a command ran, in one line on stderr (numpy's name no source line)."""
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        print(f"{command}: warning: {message}", file=sys.stderr)
 
 
 def describe(error: Exception) -> str:

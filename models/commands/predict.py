@@ -12,6 +12,9 @@ from models import checkpoint, data
 from models.commands.arguments import probability
 from models.errors import UsageError
 from models.mlp import accuracy
+from models.resources import memory_errors
+from models.run_folder import OutputError, check_output_file
+from models.streams import name_of, regular_file
 
 
 def add_parser(subparsers: Any) -> None:
@@ -21,10 +24,14 @@ def add_parser(subparsers: Any) -> None:
         description="Predict the labels of a CSV in the notebook's layout with a trained params.npz. The CSV "
         "may end with a label row (then the accuracy is reported) or hold the feature rows only.",
     )
-    p.add_argument("--params", type=Path, required=True, metavar="FILE", help="params.npz written by tinygraph train")
+    p.add_argument(
+        "--params", type=Path, required=True, metavar="FILE",
+        help="params.npz written by tinygraph train ('-': standard input)",
+    )  # fmt: skip
     p.add_argument(
         "--data", type=Path, required=True, metavar="FILE",
-        help="CSV: feature rows, perhaps then a row of labels (0/1, or 0..K-1 for a network of K classes)",
+        help="CSV: feature rows, perhaps then a row of labels (0/1, or 0..K-1 for a network of K classes); "
+        "'-': standard input",
     )  # fmt: skip
     p.add_argument(
         "--threshold", type=probability, default=0.5, help="two classes: predict 1 above this probability (0.5)"
@@ -40,16 +47,26 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.proba and args.out is None:
         raise UsageError("--proba says what --out holds: give --out FILE too")
-    model = checkpoint.load(args.params)
+    if str(args.params) == str(args.data) == "-":
+        raise UsageError("--params and --data cannot both read standard input ('-')")
+    if args.out is not None:  # before any work: a folder, or a place this process cannot write, fails now
+        check_output_file(args.out, "--out")
+    with regular_file(args.params, "--params") as params:
+        model = checkpoint.load(params, name=name_of(args.params))
     labels = "classes" if model.output == "softmax" else "binary"
-    X, Y = data.load_examples(args.data, model.nx, dtype=model.dtype, labels=labels)
-    found = "a label row" if Y is not None else "no label row: predictions only"
-    print(f"{args.data}: {X.shape[1]} examples of {model.nx} features, {found}")
-    predicted = model.predict(X, threshold=args.threshold)
-    if Y is not None:
-        print(f"accuracy on {args.data}: {accuracy(Y, predicted):.4f} ({X.shape[1]} examples)")
-    if args.out is not None:
+    data_name = name_of(args.data)
+    with regular_file(args.data, "--data") as path, memory_errors(f"--data {data_name}"):
+        X, Y = data.load_examples(path, model.nx, dtype=model.dtype, labels=labels)
+        found = "a label row" if Y is not None else "no label row: predictions only"
+        print(f"{data_name}: {X.shape[1]} examples of {model.nx} features, {found}")
+        predicted = model.predict(X, threshold=args.threshold)
+        if Y is not None:
+            print(f"accuracy on {data_name}: {accuracy(Y, predicted):.4f} ({X.shape[1]} examples)")
         values, fmt = (model.probabilities(X), "%.17g") if args.proba else (predicted, "%d")
-        data.write_atomically(args.out, lambda f: np.savetxt(f, values, fmt=fmt, delimiter=","))
+    if args.out is not None:
+        try:
+            data.write_atomically(args.out, lambda f: np.savetxt(f, values, fmt=fmt, delimiter=","))
+        except OSError as error:  # named by --out, not by the temporary file it was written through
+            raise OutputError(f"--out {args.out}: could not write them ({error.strerror or error})") from None
         print(f"wrote the {'probabilities' if args.proba else 'predictions'} to {args.out}")
     return 0

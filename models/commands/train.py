@@ -4,8 +4,10 @@
     tinygraph train --train train.csv --val validation.csv --hidden 50 --lr 0.01 --iterations 2000
     tinygraph train --dataset spirals --layers 64,32 --optimizer adam --batch-size 32 --dropout 0.1
 
-Every default is resolved once, by models.config.TrainingConfig.from_args; the
-files of a run are written whole or not at all.
+Every default is resolved once, by models.config.TrainingConfig.from_args. Every
+option and input is checked before any work (the output place, the data, the
+memory the network needs); the run's folder then appears whole or not at all
+(models.run_folder), and docs/runs.md says what each kind of interruption leaves.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import json
 import math
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -27,16 +30,19 @@ from models import backends
 from models.backends import BACKENDS
 from models.commands import cnn_options
 from models.commands.arguments import (
-    EXIT_DIVERGED, EXIT_INTERRUPTED, decay_factor, dropout_rate, layer_sizes, non_negative_float, non_negative_int,
-    positive_float, positive_int,
+    EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_TERMINATED, decay_factor, dropout_rate, layer_sizes,
+    non_negative_float, positive_float, positive_int, seed, tell_warnings,
 )  # fmt: skip
 from models.cnn import CNN
 from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
 from models.errors import TrainingDivergedError, UsageError
 from models.initializers import INITIALIZERS
-from models.mlp import ACTIVATIONS, MLP, accuracy
+from models.mlp import ACTIVATIONS, MLP
 from models.optimizers import OPTIMIZERS
-from models.train import IterationCallback, TrainingResult, train
+from models.resources import check_fits, memory_errors, training_bytes
+from models.run_folder import Destination, RunFolder, check_destination
+from models.streams import regular_file
+from models.train import IterationCallback, TrainingResult, evaluate, train
 
 IMAGE_FEATURES = math.prod(datasets.IMAGE_SHAPE)
 IMAGE_GRID, DECISION_BOUNDARY = "images.png", "decision_boundary.png"
@@ -69,17 +75,21 @@ def add_parser(subparsers: Any) -> None:
         "--layers or another --optimizer)",
     )  # fmt: skip
     p.add_argument(
-        "--iterations", type=non_negative_int,
+        "--iterations", type=positive_int,
         help=f"updates (default: {NOTEBOOK_ITERATIONS} for CSV data; per dataset otherwise)",
     )  # fmt: skip
-    p.add_argument("--epochs", type=non_negative_int, help="passes over the training data (instead of --iterations)")
-    p.add_argument("--seed", type=int, help=f"seed of the initial weights (default: {DEFAULTS.seed}, as the notebook)")
+    p.add_argument("--epochs", type=positive_int, help="passes over the training data (instead of --iterations)")
+    p.add_argument("--seed", type=seed, help=f"seed of the initial weights (default: {DEFAULTS.seed}, as the notebook)")
     p.add_argument("--dtype", choices=("float64", "float32"), help=f"default: {DEFAULTS.dtype}")
     p.add_argument(
         "--print-every", type=positive_int, metavar="N",
         help="also print the losses every N iterations (epochs with mini-batches)",
     )  # fmt: skip
-    p.add_argument("--out", type=Path, metavar="DIR", help=f"default: {DEFAULTS.out}")
+    p.add_argument(
+        "--out", type=Path, metavar="DIR",
+        help="default: the next numbered folder under runs/ (runs/0001, ...), which runs/latest then points at",
+    )  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", default=None, help="replace an --out that holds an earlier run")
     p.add_argument(
         "--backend", choices=BACKENDS,
         help="array library to train with: numpy (default), dask (large data, clusters), cupy or torch (GPU)",
@@ -113,11 +123,36 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = TrainingConfig.from_args(args)
+    destination = check_destination(config.out, config.overwrite)  # before any work; creates nothing
+    backends.require(config.backend)  # a missing CuPy or Dask, before the data are read
+    # numpy's warnings (and the nodes' NumericWarnings) are told in one line each, after the progress bar.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        status = train_and_write(config, destination, caught)
+    tell_warnings([w for w in caught if w.category is not tg.NumericWarning], "tinygraph train")
+    numeric = [str(w.message) for w in caught if w.category is tg.NumericWarning]
+    if numeric and status != EXIT_DIVERGED:
+        more = f" (and {len(numeric) - 1} more)" if len(numeric) > 1 else ""
+        print(f"tinygraph train: warning: {numeric[0]}{more}", file=sys.stderr)
+    return status
+
+
+def train_and_write(config: TrainingConfig, destination: Destination, caught: list[warnings.WarningMessage]) -> int:
+    """Load and check everything, train, and publish the run; the exit status."""
     arrays = load_data(config)
     train_X, train_Y, val_X, val_Y = arrays
     classes = count_classes(config.classes, train_Y, val_Y)
-    config.out.mkdir(parents=True, exist_ok=True)  # a bad --out fails now, not after training
-    model = config.network(train_X.shape[0], classes)
+    network = network_option(config)
+    # With Dask the cluster holds the data and does the work; a CNN's convolutions are not in the
+    # estimate (models.resources): both rely on a MemoryError being told in one line.
+    if config.backend != "dask" and config.conv is None:
+        sizes = [train_X.shape[0], *config.hidden_layers, 1 if classes == 2 else classes]
+        itemsize = np.dtype(config.dtype).itemsize
+        needed = training_bytes(sizes, train_X.shape[1], config.batch_size, itemsize, config.optimizer,
+                                early_stopping=config.early_stopping is not None)  # fmt: skip
+        check_fits(needed, network)
+    with memory_errors(network):
+        model = config.network(train_X.shape[0], classes)
     settings = config.settings(classes)
     print(
         f"training on {config.source}: {train_X.shape[1]} training and {val_X.shape[1]} validation "
@@ -125,17 +160,38 @@ def run(args: argparse.Namespace) -> int:
     )
     print(model.summary())
     total, unit = progress_length(config, train_X.shape[1])
-    with ProgressBar(total, config.print_every, unit) as progress:
+    diverged = None
+    with ProgressBar(total, config.print_every, unit) as progress, memory_errors(network):
         try:
             result = fit(config, model, arrays, progress)
+            diverged = non_finite_parameters(model, result.iterations)
         except TrainingDivergedError as error:
-            print(f"tinygraph train: {error}; nothing was written", file=sys.stderr)
-            return EXIT_DIVERGED
+            diverged = error
+    if diverged is not None:  # told once the progress bar is closed, so that it is the last line
+        first = next((str(w.message) for w in caught if w.category is tg.NumericWarning), None)
+        cause = f"; numpy's first complaint: {first}" if first else ""
+        print(f"tinygraph train: {diverged}{cause}; nothing was written", file=sys.stderr)
+        return EXIT_DIVERGED
 
     # What training did (iterations, epochs) overrides what was planned.
-    metrics = settings | evaluate(result, *arrays)
+    with memory_errors(network):
+        metrics = settings | final_metrics(result, *arrays)
     metrics.update(seed=config.seed, dtype=config.dtype, data=config.source)
-    written = write_run(config.out, result, metrics, train_X, train_Y)
+    folder = RunFolder(destination)
+    try:
+        with folder as staging:
+            written = write_run(staging, result, metrics, *arrays)
+    except (KeyboardInterrupt, SystemExit) as stop:  # one while publishing is held back till the run is whole
+        if isinstance(stop, SystemExit) and stop.code != EXIT_TERMINATED:
+            raise
+        stopped = "interrupted" if isinstance(stop, KeyboardInterrupt) else "terminated"
+        if folder.path is None:
+            print(f"tinygraph train: {stopped} while writing the run; nothing was written", file=sys.stderr)
+        else:
+            print(f"tinygraph train: {stopped} once the run was written whole to {folder.path}", file=sys.stderr)
+        return EXIT_INTERRUPTED if stopped == "interrupted" else EXIT_TERMINATED
+    for note in folder.notes:
+        print(f"tinygraph train: {note}", file=sys.stderr)
     if result.interrupted:
         print(f"interrupted after {result.iterations} iterations; saved what was learned so far")
     if result.stopped_early:
@@ -143,8 +199,26 @@ def run(args: argparse.Namespace) -> int:
     if result.best_epoch is not None and (result.stopped_early or result.interrupted):
         print(f"kept the parameters of epoch {result.best_epoch}, the lowest validation loss")
     print(f"train accuracy: {metrics['train_accuracy']:.4f}   validation accuracy: {metrics['val_accuracy']:.4f}")
-    print(f"{result.seconds:.1f} s; wrote {', '.join(written)} to {config.out}")
+    print(f"{result.seconds:.1f} s; wrote {', '.join(written)} to {folder.path}")
     return EXIT_INTERRUPTED if result.interrupted else 0
+
+
+def non_finite_parameters(model: MLP, iterations: int) -> TrainingDivergedError | None:
+    """The error for parameters that overflowed while the (clipped) loss stayed finite; None if all are finite."""
+    for name, array in model.arrays().items():
+        if not np.isfinite(array).all():
+            return TrainingDivergedError(
+                f"after {iterations} iterations {name} holds infinity or NaN; the learning rate may be too large"
+            )
+    return None
+
+
+def network_option(config: TrainingConfig) -> str:
+    """The option that sets the network's size, as the user typed it, for messages about memory."""
+    for option, sizes in (("--conv", config.conv), ("--layers", config.layers)):
+        if sizes is not None:
+            return f"{option} {','.join(map(str, sizes))}"
+    return f"--hidden {config.hidden}"
 
 
 def fit(
@@ -176,10 +250,18 @@ def train_configured(
 
 
 def load_data(config: TrainingConfig) -> tuple[np.ndarray, ...]:
-    """(train_X, train_Y, val_X, val_Y) from the CSV files or the built-in dataset, of the configured dtype."""
-    if config.train is not None:
-        return data.load_train_val(config.train, config.val, dtype=config.dtype, labels=config.labels)
-    return tuple(a.astype(config.dtype) for a in datasets.load_builtin(config.dataset))
+    """(train_X, train_Y, val_X, val_Y) from the CSV files or the built-in dataset, of the configured dtype.
+
+    Either file may be '-' (standard input) or a named pipe.
+    """
+    if config.train is None:
+        return tuple(a.astype(config.dtype) for a in datasets.load_builtin(config.dataset))
+    with (
+        regular_file(config.train, "--train") as train,
+        regular_file(config.val, "--val") as val,
+        memory_errors(f"--train {config.train} and --val {config.val}"),
+    ):
+        return data.load_train_val(train, val, dtype=config.dtype, labels=config.labels)
 
 
 def count_classes(given: int | None, train_Y: np.ndarray, val_Y: np.ndarray) -> int:
@@ -203,16 +285,13 @@ def progress_length(config: TrainingConfig, n: int) -> tuple[int, str]:
     return (config.epochs if config.epochs is not None else -(-config.iterations // per_epoch)), unit
 
 
-def evaluate(
+def final_metrics(
     result: TrainingResult, train_X: np.ndarray, train_Y: np.ndarray, val_X: np.ndarray, val_Y: np.ndarray
 ) -> dict[str, Any]:
     """Accuracies and losses of the trained parameters, and how training went."""
-    model = result.model
     metrics: dict[str, Any] = {}
     for split, X, Y in (("train", train_X, train_Y), ("val", val_X, val_Y)):
-        with tg.no_grad():  # evaluation mode: no dropout
-            metrics[f"{split}_loss"] = model.loss(X, Y).item()
-        metrics[f"{split}_accuracy"] = accuracy(Y, model.predict(X))
+        metrics[f"{split}_loss"], metrics[f"{split}_accuracy"] = evaluate(result.model, X, Y)
     metrics.update(
         iterations=result.iterations, epochs=len(result.history["val_loss"]), seconds=result.seconds,
         interrupted=result.interrupted, stopped_early=result.stopped_early, best_epoch=result.best_epoch,
@@ -221,12 +300,18 @@ def evaluate(
 
 
 def write_run(
-    out: Path, result: TrainingResult, metrics: dict[str, Any], train_X: np.ndarray, train_Y: np.ndarray
+    folder: Path,
+    result: TrainingResult,
+    metrics: dict[str, Any],
+    train_X: np.ndarray,
+    train_Y: np.ndarray,
+    val_X: np.ndarray,
+    val_Y: np.ndarray,
 ) -> list[str]:
-    """history.json, params.npz, metrics.json and the pictures, each written atomically into `out`.
+    """history.json, params.npz, metrics.json and the pictures, into the run's fresh private folder.
 
-    Returns the names written. A picture that this data does not get (an earlier
-    run's images.png in a run on 2-D data) is removed, so the folder describes one run.
+    Returns the names written. The folder becomes visible only once all are
+    complete (models.run_folder), so the files need no care of their own.
     """
     files: dict[str, Callable[[IO[bytes]], None]] = {
         "history.json": json_writer({"per": result.per, **result.history}),
@@ -234,7 +319,10 @@ def write_run(
         "learning_curve.png": figure_writer(plots.learning_curve(result.history, result.per)),
     }
     if train_X.shape[0] == IMAGE_FEATURES and train_Y.max() <= 1:
-        files[IMAGE_GRID] = figure_writer(plots.image_grid(train_X, train_Y))
+        first = {"train": (train_X[:, :10], train_Y[:, :10]), "val": (val_X[:, :10], val_Y[:, :10])}
+        P = {name: result.model.probabilities(X) for name, (X, _) in first.items()}
+        grid = plots.image_grid(*first["train"], probabilities=P["train"], validation=(*first["val"], P["val"]))
+        files[IMAGE_GRID] = figure_writer(grid)
     elif train_X.shape[0] == 2 and train_Y.max() <= 1:  # the pictures know two classes
         files[DECISION_BOUNDARY] = figure_writer(plots.decision_boundary(result.model, train_X, train_Y))
     if isinstance(result.model, CNN):
@@ -244,11 +332,10 @@ def write_run(
         files[GRAPH] = lambda f: f.write(graph)
     except (ImportError, GraphvizNotFoundError) as error:  # Graphviz is optional: the run is complete without it
         print(f"tinygraph train: {GRAPH} not written: {error}", file=sys.stderr)
-    checkpoint.save(result.model, out / "params.npz")
+    checkpoint.save(result.model, folder / "params.npz")
     for name, write in files.items():
-        data.write_atomically(out / name, write)
-    for stale in {IMAGE_GRID, DECISION_BOUNDARY, GRAPH, *cnn_pictures.NAMES} - files.keys():
-        (out / stale).unlink(missing_ok=True)
+        with open(folder / name, "wb") as file:
+            write(file)
     return ["params.npz", *files]
 
 

@@ -15,12 +15,18 @@ import argparse
 import hashlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.commands import arguments
 from models.commands import train as train_command
 from models.errors import UsageError
 from tinygraph.errors import TinygraphError
+
+if TYPE_CHECKING:  # imported when the command runs: the other commands start without Optuna
+    import optuna
+
+    from models.tune import Settings
+    from models.tune_space import Space
 
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}  # what the study does with each
 SAMPLERS = ("tpe", "random", "grid")
@@ -54,7 +60,7 @@ def add_parser(subcommands: Any) -> None:
     p.add_argument("--sampler", choices=SAMPLERS, default="tpe", help="Optuna's sampler (default: tpe)")
     p.add_argument(
         "--pruner", choices=PRUNERS, default="median",
-        help="stop unpromising trials from their validation loss curve (default: median; halving: successive halving)",
+        help="stop unpromising trials from their validation curve (default: median; halving: successive halving)",
     )  # fmt: skip
     p.add_argument(
         "--trials", type=arguments.positive_int, metavar="N",
@@ -64,7 +70,9 @@ def add_parser(subcommands: Any) -> None:
     p.add_argument("--timeout", type=arguments.positive_float, metavar="SECONDS", help="start no trial after this time")
     p.add_argument("--seed", type=int, default=1, help="seeds the sampler and every trial's weights (default: 1)")
     p.add_argument("--study", metavar="NAME", help="the study's name (default: made from the data and the options)")
-    p.add_argument("--storage", metavar="URL", default=DEFAULT_STORAGE, help=f"Optuna storage (default: {DEFAULT_STORAGE})")
+    p.add_argument(
+        "--storage", metavar="URL", default=DEFAULT_STORAGE, help=f"Optuna storage (default: {DEFAULT_STORAGE})"
+    )
     p.add_argument(
         "--jobs", type=arguments.positive_int, metavar="N",
         help="trials at once: processes sharing the cores (default: 1; with --scheduler, the cluster's threads)",
@@ -119,7 +127,7 @@ class TunePackagesMissingError(TinygraphError, ImportError):
     """Optuna or threadpoolctl is not installed."""
 
 
-def prepare(args: argparse.Namespace) -> tuple[Any, int | None]:
+def prepare(args: argparse.Namespace) -> tuple[Settings, int | None]:
     """The study's settings and the number of trials to reach, every option checked before the first trial."""
     from models import tune
     from models.config import TrainingConfig
@@ -132,7 +140,8 @@ def prepare(args: argparse.Namespace) -> tuple[Any, int | None]:
         trials = size if args.trials is None else min(args.trials, size)
     given = {name: getattr(args, name) for name in DATA_OPTIONS if getattr(args, name) is not None}
     train_argv = [*(f"--{name}={value}" for name, value in given.items()), f"--seed={args.seed}"]
-    try:  # options that do not go together fail before any trial, as train would fail
+    TrainingConfig.from_args(train_parser().parse_args(train_argv))  # data options that clash fail as train's do
+    try:  # and so do searched options, before any trial
         probe = TrainingConfig.from_args(train_parser().parse_args([*train_argv, *space.argv(first_values(space))]))
     except UsageError as error:
         raise SpaceError(f"--space: {error}") from None
@@ -146,7 +155,9 @@ def prepare(args: argparse.Namespace) -> tuple[Any, int | None]:
     return settings, trials
 
 
-def search(study: Any, settings: Any, args: argparse.Namespace, trials: int | None, done: int) -> bool:
+def search(
+    study: optuna.Study, settings: Settings, args: argparse.Namespace, trials: int | None, done: int
+) -> bool:
     """Run the trials under a progress bar; True when Ctrl-C stopped them."""
     from tqdm import tqdm
 
@@ -154,8 +165,8 @@ def search(study: Any, settings: Any, args: argparse.Namespace, trials: int | No
 
     with tqdm(total=trials, initial=done, desc="trials", unit="trial", file=sys.stderr, dynamic_ncols=True) as bar:
 
-        def on_trial(trial: Any) -> None:
-            bar.update(trial.state.is_finished() and tune.LOST not in trial.user_attrs)
+        def on_trial(trial: optuna.trial.FrozenTrial) -> None:
+            bar.update(int(trial.state.is_finished() and tune.LOST not in trial.user_attrs))
             if trial.state.name == "COMPLETE":
                 bar.set_postfix_str(f"best {settings.metric}={study.best_value:.4f}")
 
@@ -169,7 +180,7 @@ def search(study: Any, settings: Any, args: argparse.Namespace, trials: int | No
     return False
 
 
-def train_best(study: Any, settings: Any, out: Path) -> int:
+def train_best(study: optuna.Study, settings: Settings, out: Path) -> int:
     """`tinygraph train` with the best trial's options, into a normal run folder; train's exit code."""
     from models.cli import main
 
@@ -179,10 +190,11 @@ def train_best(study: Any, settings: Any, out: Path) -> int:
     best = study.best_trial
     options = settings.space.argv(best.params)
     print(f"best: trial {best.number}, {settings.metric} {best.value:.4f}, {' '.join(options)}")
-    return main(["train", *settings.train_argv, *options, "--out", str(out)])
+    # A study run again trains its (perhaps new) best into the same folder: replacing it is the point.
+    return main(["train", *settings.train_argv, *options, "--out", str(out), "--overwrite"])
 
 
-def first_values(space: Any) -> dict[str, Any]:
+def first_values(space: Space) -> dict[str, Any]:
     """Some point of the space: each option's first choice or low end."""
     return {name: d.choices[0] if hasattr(d, "choices") else d.low for name, d in space.distributions.items()}
 

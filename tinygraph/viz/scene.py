@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinygraph.tensor import Tensor
 from tinygraph.viz.labels import escape
-from tinygraph.viz.render import picture_class
+from tinygraph.viz.render import picture_class, require_graphviz
 from tinygraph.viz.walk import Edge, Walk
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ Clusters = Mapping[str, Iterable[Tensor]] | Callable[[Tensor], str | None]
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 FONT = "Helvetica"
+MONO_FONT = "Courier"
 
 # Text sizes in points at font_scale=1. A browser shows an SVG point as 4/3 px, so the
 # smallest, DETAIL, is 14.7 px at natural size: readable on a projector (docs/pictures.md).
@@ -39,6 +40,7 @@ class Line:
     bold: bool = False
     size: int | None = None
     color: str | None = None
+    mono: bool = False  # a fixed-width font, so that a grid's columns line up
 
     def html(self, font_scale: float = 1.0) -> str:
         content = escape(self.text)
@@ -46,11 +48,13 @@ class Line:
             content = f"<B>{content}</B>"
         size = f' POINT-SIZE="{points(self.size, font_scale)}"' if self.size else ""
         font = size + (f' COLOR="{self.color}"' if self.color else "")
+        font += f' FACE="{MONO_FONT}"' if self.mono else ""
         return f"<FONT{font}>{content}</FONT>" if font else content
 
 
 def points(size: float, font_scale: float) -> str:
-    return f"{size * font_scale:.4g}"
+    """A text size in whole points, rounded half up: Graphviz reads HTML labels' POINT-SIZE as a whole number."""
+    return str(max(1, int(size * font_scale + 0.5)))
 
 
 def check_font_scale(font_scale: float, caller: str = "draw") -> float:
@@ -95,29 +99,55 @@ class Scene:
         self.lines.setdefault(key, []).append(line)
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """What a picture was built from, so that it can be built again: larger, or for another Graphviz."""
+
+    scene: Scene
+    rankdir: str
+    clusters: Clusters | None
+    font_scale: float
+
+    def build(
+        self, font_scale: float | None = None, rankdir: str | None = None, html_labels: bool = True
+    ) -> graphviz.Digraph:
+        """The picture again; `font_scale` and `rankdir` default to the ones it was made with."""
+        scale = self.font_scale if font_scale is None else font_scale
+        return build(self.scene, rankdir or self.rankdir, self.clusters, scale, html_labels)
+
+
 def build(
-    scene: Scene, rankdir: str = "LR", clusters: Clusters | None = None, font_scale: float = 1.0
+    scene: Scene,
+    rankdir: str = "LR",
+    clusters: Clusters | None = None,
+    font_scale: float = 1.0,
+    html_labels: bool = True,
 ) -> graphviz.Digraph:
     """The graphviz.Digraph that shows `scene`, every text size multiplied by `font_scale`.
 
     Each box and arrow gets its scene key as its Graphviz id (t3, op3, e3.0, o3),
-    so that a page can find it in the SVG.
+    so that a page can find it in the SVG. With `html_labels=False` the labels are
+    plain text, one line per Line, for a Graphviz built without HTML labels (the
+    WebAssembly one); engines.restyle() then gives each line its size and colour.
     """
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}")
     font_scale = check_font_scale(font_scale)
     walk = scene.walk
     graph = picture_class()("tinygraph")
+    graph.drawing = Drawing(scene, rankdir, clusters, font_scale)
     # Gaps grow with the text, so that a larger font does not crowd the boxes.
     gap = max(1.0, font_scale)
     graph.attr(rankdir=rankdir, fontname=FONT, nodesep=f"{0.3 * gap:.3g}", ranksep=f"{0.4 * gap:.3g}")
 
-    def html_label(lines: list[Line]) -> str:
+    def label(lines: list[Line]) -> str:
+        if not html_labels:
+            return require_graphviz().nohtml("\\n".join(escape_plain(line.text) for line in lines))
         return "<" + "<BR/>".join(line.html(font_scale) for line in lines) + ">"
 
-    graph.attr(fontsize=points(NAME, font_scale))
+    graph.attr(fontsize=points(TITLE if scene.title and not html_labels else NAME, font_scale))
     if scene.title:
-        graph.attr(label=html_label([Line(scene.title, size=TITLE)]), labelloc="t")
+        graph.attr(label=label([Line(scene.title, size=TITLE)]), labelloc="t")
     graph.attr("node", fontname=FONT, fontsize=points(NAME, font_scale))
     graph.attr("edge", fontname=FONT, fontsize=points(DETAIL, font_scale), arrowsize="0.7")
 
@@ -126,10 +156,10 @@ def build(
 
     def add_boxes(into: Any, tensors: list[Tensor]) -> None:
         for tensor in tensors:
-            node(into, scene.tensor_id(tensor), html_label(scene.lines.get(scene.tensor_id(tensor), [])))
+            node(into, scene.tensor_id(tensor), label(scene.lines.get(scene.tensor_id(tensor), [])))
             if tensor.node is not None:
                 operation = points(OPERATION, font_scale)
-                node(into, scene.op_id(tensor), html_label([Line(tensor.node.name)]), fontsize=operation)
+                node(into, scene.op_id(tensor), label([Line(tensor.node.name)]), fontsize=operation)
 
     groups = group(walk, clusters)
     add_boxes(graph, groups.pop(None, []))
@@ -137,12 +167,13 @@ def build(
         if not members:
             continue
         with graph.subgraph(name=f"cluster_{number}") as cluster:
-            cluster.attr(label=html_label([Line(name, bold=True)]), style="rounded,dashed", color="#94a3b8")
+            cluster.attr(label=label([Line(name, bold=True)]), style="rounded,dashed", color="#94a3b8")
+            cluster.attr(fontsize=points(NAME, font_scale))
             add_boxes(cluster, members)
 
     def edge(key: str, tail: str, head: str) -> None:
-        label = scene.lines.get(key)
-        graph.edge(tail, head, html_label(label) if label else None, id=key, **scene.attrs.get(key, {}))
+        lines = scene.lines.get(key)
+        graph.edge(tail, head, label(lines) if lines else None, id=key, **scene.attrs.get(key, {}))
 
     for tensor in walk.tensors:
         if tensor.node is not None:
@@ -155,10 +186,15 @@ def build(
             f"only the {walk.max_nodes:,} boxes nearest the output are (max_nodes={walk.max_nodes})"
         )
         style = {"shape": "note", "color": "#94a3b8", "fontcolor": "#475569", "class": "hidden"}
-        graph.node("hidden", html_label([Line(note)]), **style)
+        graph.node("hidden", label([Line(note)]), **style)
         for output in walk.cut:
             graph.edge("hidden", scene.op_id(output), style="dashed", color="#94a3b8")
     return graph
+
+
+def escape_plain(text: str) -> str:
+    """`text` shown as written in a plain Graphviz label: its backslashes and entities (&lt;) are not escapes."""
+    return text.replace("&", "&amp;").replace("\\", "\\\\")
 
 
 def group(walk: Walk, clusters: Clusters | None) -> dict[str | None, list[Tensor]]:
