@@ -30,7 +30,7 @@ from models.errors import ConfigError, ParameterError
 from models.initializers import get_initializer
 from tinygraph.backend import to_numpy
 from tinygraph.modes import grad_enabled
-from models.mlp import ACTIVATIONS, MLP, check_activations, check_layer_sizes, input_constant, named
+from models.mlp import ACTIVATIONS, MLP, check_activations, check_layer_sizes, input_constant, named, retained
 
 KERNEL, POOL = 3, 2  # 3 x 3 filters with "same" padding; 2 x 2 max pooling halves each side
 CHUNK = 128  # images per forward pass in evaluation
@@ -174,7 +174,22 @@ class CNN(MLP):
 
     # ---- the forward pass ---------------------------------------------------------------
     def forward_steps(self, X: Any, training: bool = False, retain_grad: bool = False) -> dict[str, tg.Tensor]:
-        """Every named intermediate tensor, in order: images, Z1, A1, P1, ..., flat, Z(B+1), ..., ZL."""
+        """Every named intermediate tensor, in order: images, Z1, A1, P1, ..., flat, Z(B+1), ..., ZL.
+
+        Without a graph (evaluation) on more than CHUNK images, only the logits ZL,
+        computed CHUNK images at a time: the patches of 500 images of 64 x 64 at once
+        would take gigabytes.
+        """
+        X = self.as_input(X)
+        n = X.shape[1]
+        if grad_enabled() or n <= CHUNK:
+            return self.all_steps(X, training, retain_grad)
+        last = f"Z{self.depth}"
+        parts = [self.all_steps(X.data[:, i : i + CHUNK], training, retain_grad)[last].data for i in range(0, n, CHUNK)]
+        return {last: named(tg.Tensor(X.xp.concat(parts, axis=1)), last)}
+
+    def all_steps(self, X: Any, training: bool, retain_grad: bool) -> dict[str, tg.Tensor]:
+        """forward_steps in one pass, whatever the number of images."""
         X = self.as_input(X)
         h, w, c = self.image_shape
         steps: dict[str, tg.Tensor] = {}
@@ -194,10 +209,7 @@ class CNN(MLP):
             A = steps[f"A{layer}"] = named(ACTIVATIONS[activation](Z), f"A{layer}")
             if training and self.dropout:
                 A = steps[f"A{layer}_dropout"] = named(A * self.dropout_mask(A, layer), f"A{layer}_dropout")
-        if retain_grad:
-            for tensor in steps.values():
-                tensor.retain_grad()
-        return steps
+        return retained(steps) if retain_grad else steps
 
     def augmented(self, images: Any) -> Any:
         """The C x H x W x n images, each flipped left-right with probability 1/2 and shifted by up to `shift` pixels.
@@ -235,23 +247,6 @@ class CNN(MLP):
                     if id(tensor) not in outside:
                         labels.setdefault(id(tensor), self.layer_title(layer))
         return lambda tensor: labels.get(id(tensor))
-
-    # ---- evaluation in chunks ---------------------------------------------------------------
-    def forward(self, X: Any, training: bool = False) -> tg.Tensor:
-        """The logits ZL; without a graph (evaluation), CHUNK images at a time, as im2col of 500 64 x 64
-        images at once would take gigabytes."""
-        if grad_enabled():
-            return super().forward(X, training)
-        X = self.as_input(X)
-        n = X.shape[1]
-        parts = [super(CNN, self).forward(X.data[:, i : i + CHUNK], training).data for i in range(0, n, CHUNK)]
-        return tg.Tensor(parts[0] if len(parts) == 1 else X.xp.concat(parts, axis=1))
-
-    def loss(self, X: Any, Y: Any, training: bool = False) -> tg.Tensor:
-        """As the MLP's; without a graph (a validation loss), from the logits computed in chunks."""
-        if grad_enabled():
-            return super().loss(X, Y, training)
-        return self.loss_of({f"Z{self.depth}": self.forward(X, training)}, Y)
 
     # ---- checking what comes in ---------------------------------------------------------
     def as_input(self, X: Any, what: str = "X") -> tg.Tensor:

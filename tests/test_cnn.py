@@ -60,11 +60,12 @@ def test_saved_cnn_is_restored_with_the_same_predictions(tmp_path):
 
 
 def test_evaluation_in_chunks_gives_the_logits_of_one_pass():
-    model = CNN((4, 4, 1), filters=(2,), outputs=1, seed=4)
-    X = np.random.default_rng(0).random((16, 300))  # over two chunks of 128
+    model = CNN((4, 4, 1), filters=(2,), outputs=3, seed=4)
+    X = np.random.default_rng(0).random((16, 300))  # three chunks of at most 128
     with tg.no_grad():
         chunked = model.forward(X).numpy()
-    np.testing.assert_allclose(chunked, model.forward(X).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(chunked, model.all_steps(X, False, False)["Z2"].numpy(), rtol=1e-12)
+    assert chunked.shape == (3, 300)
 
 
 def test_augmentation_flips_and_shifts_each_image_as_a_whole():
