@@ -4,7 +4,7 @@
 
 Writes a synthetic train.csv of the notebook's shape (12,289 rows x 2,000
 columns, about 470 MB; --quick: 50 columns) into a temporary folder, then loads
-it with tinygraph's `models.data.load_csv`, `pandas.read_csv(header=None)` and
+it with tinygraph's `tinygraph.models.data.load_csv`, `pandas.read_csv(header=None)` and
 `numpy.loadtxt(delimiter=",")`, each time in a fresh Python process, the three
 taking turns. A process reports the seconds its load took (wall clock, and the
 CPU time it used, which moves less on a busy shared machine) and its peak
@@ -35,7 +35,7 @@ LOADERS = ("tinygraph", "pandas", "numpy")
 
 def load(loader: str, path: str) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     if loader == "tinygraph":
-        from models.data import load_csv
+        from tinygraph.models.data import load_csv
 
         return load_csv(path)
     if loader == "pandas":
@@ -49,7 +49,7 @@ def measure_in_this_process(loader: str, path: str) -> dict[str, Any]:
     """Load once; the seconds, the peak memory above the baseline, and a digest of the numbers read."""
     import pandas  # noqa: F401  every loader pays the same imports before the baseline
 
-    import models.data  # noqa: F401
+    import tinygraph.models.data  # noqa: F401
 
     baseline = _resident_bytes()
     start, start_cpu = time.perf_counter(), time.process_time()
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from benchmarks.machine import machine
-    from models.datasets import write_synthetic_images
+    from tinygraph.models.datasets import write_synthetic_images
 
     columns = 50 if args.quick else 2000
     with tempfile.TemporaryDirectory() as folder:

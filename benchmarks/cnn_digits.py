@@ -2,7 +2,7 @@
 
     python -m benchmarks.cnn_digits [--epochs N]
 
-1,400 training and 397 validation digits (models.image_datasets.load_digits),
+1,400 training and 397 validation digits (tinygraph.models.image_datasets.load_digits),
 as they come (8 x 8, centred) and pasted at random places on a 16 x 16 canvas.
 Each network: Adam at lr 0.01, batches of 32, seed 1. Prints a Markdown table of
 parameter counts and validation accuracies, and the seconds each training took.
@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import time
 
-from models.cnn import CNN
-from models.image_datasets import load_digits
-from models.mlp import MLP
-from models.optimizers import Adam
-from models.train import train
+from tinygraph.models.cnn import CNN
+from tinygraph.models.image_datasets import load_digits
+from tinygraph.models.mlp import MLP
+from tinygraph.models.optimizers import Adam
+from tinygraph.models.train import train
 
 
 def networks(side: int) -> list:

@@ -2,8 +2,8 @@
 
     python -m benchmarks.cnn_recipe [--epochs N]
 
-The data are models.datasets.synthetic_images, 2,000 training and 500 validation
-images of 64 x 64 x 3 drawn as `python -m models.datasets synthetic` draws them
+The data are tinygraph.models.datasets.synthetic_images, 2,000 training and 500 validation
+images of 64 x 64 x 3 drawn as `python -m tinygraph.models.datasets synthetic` draws them
 (seed 1); the network and training are docs/cnn.md's recipe: blocks of 16, 32
 and 64 filters, a dense layer of 64 with dropout 0.3, augmentation, Adam at
 lr 0.001, batches of 64. Prints the wall-clock and CPU seconds (all threads),
@@ -19,10 +19,10 @@ import time
 
 import numpy as np
 
-from models.cnn import CNN
-from models.datasets import IMAGE_SHAPE, synthetic_images
-from models.optimizers import Adam
-from models.train import train
+from tinygraph.models.cnn import CNN
+from tinygraph.models.datasets import IMAGE_SHAPE, synthetic_images
+from tinygraph.models.optimizers import Adam
+from tinygraph.models.train import train
 
 
 def main(argv: list[str] | None = None) -> int:

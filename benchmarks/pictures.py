@@ -110,7 +110,7 @@ CELL = (
 
 def write_cells(out_dir: Path) -> list[Path]:
     """The classifier's three draw() views, each as Jupyter shows it (its text/html), in a 1,100 px cell."""
-    from models.graph_views import tiny_example
+    from tinygraph.models.graph_views import tiny_example
     from tinygraph.viz import draw
 
     loss, layers = tiny_example()

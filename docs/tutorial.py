@@ -308,12 +308,12 @@ import io  # noqa: E402
 
 from IPython.display import Image  # noqa: E402
 
-from models import plots  # noqa: E402
-from models.classifier import Classifier  # noqa: E402
-from models.datasets import synthetic_images  # noqa: E402
-from models.mlp import accuracy  # noqa: E402
-from models.optimizers import Adam  # noqa: E402
-from models.train import train  # noqa: E402
+from tinygraph.models import plots  # noqa: E402
+from tinygraph.models.classifier import Classifier  # noqa: E402
+from tinygraph.models.datasets import synthetic_images  # noqa: E402
+from tinygraph.models.mlp import accuracy  # noqa: E402
+from tinygraph.models.optimizers import Adam  # noqa: E402
+from tinygraph.models.train import train  # noqa: E402
 
 
 def show(figure):
@@ -361,12 +361,12 @@ show(grid)
 # %% [markdown]
 # ## 11. Where to go next
 #
-# The classifier is one case of `models.mlp.MLP`: deeper nets, other activations,
-# mini-batches and Adam, on the same engine. `python -m models.cli train --layers 16,16`
+# The classifier is one case of `tinygraph.models.mlp.MLP`: deeper nets, other activations,
+# mini-batches and Adam, on the same engine. `python -m tinygraph.models.cli train --layers 16,16`
 # trains one from the command line; README.md lists the options.
 
 # %%
-from models.mlp import MLP  # noqa: E402
+from tinygraph.models.mlp import MLP  # noqa: E402
 
 deep = MLP([2, 16, 16, 1], "relu", init="xavier", seed=0)
 deep

@@ -1,4 +1,4 @@
-"""The notebook's CSV layout, parsed fast and in little memory: the private parser behind models.data.
+"""The notebook's CSV layout, parsed fast and in little memory: the private parser behind tinygraph.models.data.
 
 How the loader needs little more memory than the array, in about the time of
 pandas' read_csv (which peaks at 5x the array): a first pass finds where every
@@ -42,7 +42,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from models.errors import ConfigError, DataError
+from tinygraph.models.errors import ConfigError, DataError
 
 # The file is cut into parts, which threads parse side by side (pandas' parser
 # lets go of Python's global lock); a thread reads its part a block at a time.

@@ -18,8 +18,8 @@ those of iteration k would be a graph of all k iterations before it, recomputed
 from X at every step (8 iterations of the Dask test: 0.4 s for the first, 3.8 s
 for the eighth); persisted, every iteration's graph starts from parameters already
 in memory (on the cluster's workers, for a distributed scheduler).
-For data larger than memory, convert the CSV once with models.data.csv_to_npy
-and read it with models.data.load_npy("train.npy", "dask", examples_per_chunk=500).
+For data larger than memory, convert the CSV once with tinygraph.models.data.csv_to_npy
+and read it with tinygraph.models.data.load_npy("train.npy", "dask", examples_per_chunk=500).
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models.errors import BackendUnavailableError, ConfigError
-from models.train import IterationCallback
+from tinygraph.models.errors import BackendUnavailableError, ConfigError
+from tinygraph.models.train import IterationCallback
 from tinygraph.backend import to_numpy
 
 if TYPE_CHECKING:
-    from models.mlp import MLP  # which imports this module when a model moves
+    from tinygraph.models.mlp import MLP  # which imports this module when a model moves
 
 BACKENDS = ("numpy", "dask", "cupy", "torch")
 

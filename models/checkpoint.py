@@ -7,7 +7,7 @@ The file holds each parameter as an array under its name (W1, b1, W2, b2, ...),
 which `np.load(path, allow_pickle=False)` reads anywhere, and an `architecture`
 entry: JSON text saying which network the arrays make. A file without that entry
 (the notebook's own W1, b1, W2, b2) loads as the notebook's classifier. Loading
-trusts nothing in the file: models.untrusted checks it all first.
+trusts nothing in the file: tinygraph.models.untrusted checks it all first.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import IO
 
 import numpy as np
 
-from models.classifier import Classifier
-from models.cnn import CNN
-from models.data import write_atomically
-from models.mlp import MLP
-from models.untrusted import ARCHITECTURE, read_params
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.cnn import CNN
+from tinygraph.models.data import write_atomically
+from tinygraph.models.mlp import MLP
+from tinygraph.models.untrusted import ARCHITECTURE, read_params
 
 
 
@@ -36,7 +36,7 @@ def save(model: MLP, path: str | os.PathLike[str]) -> None:
 def load(source: str | os.PathLike[str] | IO[bytes], name: str | None = None) -> MLP:
     """The network saved in `source` (a path, or a binary file such as standard input read into memory).
 
-    The file is checked whole by models.untrusted before any network is built:
+    The file is checked whole by tinygraph.models.untrusted before any network is built:
     anything else is a ParameterError naming the file (`name`, default the path) and the key.
     """
     saved = read_params(source, name)

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
-from models.errors import ParameterError
-from models.mlp import MLP, named, retained
+from tinygraph.models.errors import ParameterError
+from tinygraph.models.mlp import MLP, named, retained
 
 
 class Classifier(MLP):

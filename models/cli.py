@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import tinygraph as tg
-from models.commands import check, curve, graph, predict, train, tune
-from models.commands.arguments import (
+from tinygraph.models.commands import check, curve, graph, predict, train, tune
+from tinygraph.models.commands.arguments import (
     EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, describe, tell_warnings,
 )  # fmt: skip
-from models.errors import UsageError
+from tinygraph.models.errors import UsageError
 
 COMMANDS = (train, predict, graph, tune, curve, check)
 

@@ -26,11 +26,11 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 import tinygraph as tg
-from models.errors import ConfigError, ParameterError
-from models.initializers import get_initializer
+from tinygraph.models.errors import ConfigError, ParameterError
+from tinygraph.models.initializers import get_initializer
 from tinygraph.backend import to_numpy
 from tinygraph.modes import grad_enabled
-from models.mlp import ACTIVATIONS, MLP, check_activations, check_layer_sizes, input_constant, named, retained
+from tinygraph.models.mlp import ACTIVATIONS, MLP, check_activations, check_layer_sizes, input_constant, named, retained
 
 KERNEL, POOL = 3, 2  # 3 x 3 filters with "same" padding; 2 x 2 max pooling halves each side
 CHUNK = 128  # images per forward pass in evaluation

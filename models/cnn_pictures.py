@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import tinygraph as tg
-from models.cnn import CNN
-from models.plots import _figure
+from tinygraph.models.cnn import CNN
+from tinygraph.models.plots import _figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import tinygraph as tg
-from models.classifier import Classifier
-from models.cnn import CNN
-from models.data import Labels
-from models.datasets import IMAGE_SHAPE
-from models.errors import UsageError
-from models.mlp import MLP
-from models.optimizers import OPTIMIZERS, Optimizer, StepDecay
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.cnn import CNN
+from tinygraph.models.data import Labels
+from tinygraph.models.datasets import IMAGE_SHAPE
+from tinygraph.models.errors import UsageError
+from tinygraph.models.mlp import MLP
+from tinygraph.models.optimizers import OPTIMIZERS, Optimizer, StepDecay
 
 NOTEBOOK_ITERATIONS, NOTEBOOK_LR = 2000, 0.01  # the notebook's run, the defaults for CSV data
 # Per built-in dataset: (iterations, learning rate), measured to reach >= 0.9 validation
@@ -64,7 +64,7 @@ class TrainingConfig:
     init: str = "uniform"
     dropout: float = 0.0
     classes: int | None = None  # None: the largest label + 1
-    conv: tuple[int, ...] | None = None  # a CNN's filters per block (models.cnn); None: no convolution
+    conv: tuple[int, ...] | None = None  # a CNN's filters per block (tinygraph.models.cnn); None: no convolution
     image_shape: tuple[int, int, int] = IMAGE_SHAPE
     augment: bool = False
     # training: `iterations` updates or `epochs` passes (one of the two)

@@ -24,8 +24,8 @@ from typing import IO, Any, Literal
 import numpy as np
 from numpy.typing import DTypeLike
 
-from models._csv import last_row_as_float64, read_table
-from models.errors import ConfigError, DataError
+from tinygraph.models._csv import last_row_as_float64, read_table
+from tinygraph.models.errors import ConfigError, DataError
 
 Labels = Literal["binary", "classes"]
 LABEL_KINDS: tuple[str, ...] = ("binary", "classes")
@@ -187,10 +187,10 @@ def load_npy(
 ) -> tuple[Any, Any]:
     """(X, Y) from a table written by csv_to_npy, as arrays of `backend`; Dask reads blocks of examples lazily.
 
-    The file is checked first, as models.untrusted.check_table says (its size, dtype,
+    The file is checked first, as tinygraph.models.untrusted.check_table says (its size, dtype,
     finite values and `labels`), so a damaged or hostile file is refused by name.
     """
-    from models.untrusted import check_table  # it reads Labels from here
+    from tinygraph.models.untrusted import check_table  # it reads Labels from here
 
     path = Path(path)
     if not path.is_file():
@@ -199,7 +199,7 @@ def load_npy(
     if backend == "numpy":
         table = np.load(path)
     else:
-        from models.backends import require, to_backend  # other libraries only
+        from tinygraph.models.backends import require, to_backend  # other libraries only
 
         if backend == "dask":
             table = NpyBlocks(path)

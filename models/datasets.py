@@ -9,7 +9,7 @@ deviation of the Gaussian noise added to every point.
 `write_synthetic_images` writes a stand-in for the notebook's cat/dog files, of
 their exact shape, to try the CSV path at full size:
 
-    python -m models.datasets synthetic --out data/
+    python -m tinygraph.models.datasets synthetic --out data/
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.data import write_csv
-from models.errors import ConfigError, lookup
+from tinygraph.models.data import write_csv
+from tinygraph.models.errors import ConfigError, lookup
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # train_X, train_Y, val_X, val_Y
 Points = Callable[[np.ndarray, np.random.Generator], np.ndarray]  # labels, generator -> 2 x n points
@@ -145,7 +145,7 @@ def write_synthetic_images(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.datasets", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tinygraph.models.datasets", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     synthetic = commands.add_parser("synthetic", help="write train.csv and validation.csv of synthetic 64x64x3 images")
     synthetic.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the two files into")

@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
-from models import datasets
-from models.classifier import Classifier
-from models.cnn import CNN
-from models.config import DATASET_DEFAULTS, DEFAULT_DATASET
-from models.mlp import MLP
-from models.optimizers import SGD
-from models.train import train
+from tinygraph.models import datasets
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.cnn import CNN
+from tinygraph.models.config import DATASET_DEFAULTS, DEFAULT_DATASET
+from tinygraph.models.mlp import MLP
+from tinygraph.models.optimizers import SGD
+from tinygraph.models.train import train
 
 # A tiny input: the pictures are about the graph, and small arrays keep the labels short.
 TINY = {"nx": 2, "nh": 3, "n": 4}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.datasets import Split
+from tinygraph.models.datasets import Split
 
 PLUS = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=float)  # label 1
 CROSS = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=float)  # label 0: as many lit pixels as the plus

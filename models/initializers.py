@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from models.errors import lookup
+from tinygraph.models.errors import lookup
 
 Initializer = Callable[[tuple[int, int], np.random.RandomState], np.ndarray]
 

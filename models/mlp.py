@@ -11,7 +11,7 @@ One output unit means binary labels (0/1) and Yhat = sigmoid(ZL) with binary
 cross-entropy, the notebook's choice (fused with the sigmoid, exact for any logit);
 K output units mean class labels 0..K-1 and softmax cross-entropy. Dropout, when
 asked for, multiplies each hidden Al by a fresh constant mask in training mode.
-The notebook's own network is models.classifier.Classifier, a named case of this one.
+The notebook's own network is tinygraph.models.classifier.Classifier, a named case of this one.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 import tinygraph as tg
-from models.errors import ConfigError, ParameterError, lookup
-from models.initializers import initialize
+from tinygraph.models.errors import ConfigError, ParameterError, lookup
+from tinygraph.models.initializers import initialize
 from tinygraph.backend import as_array, is_foreign_array, namespace_of, to_numpy
 from tinygraph.losses import log_softmax
 
@@ -136,7 +136,7 @@ class MLP:
         return "\n".join([repr(self), *lines, f"{self.parameter_count():,} parameters, {self.dtype}"])
 
     def architecture(self) -> dict[str, Any]:
-        """What rebuilds this network: JSON-able, saved beside the parameters by models.checkpoint."""
+        """What rebuilds this network: JSON-able, saved beside the parameters by tinygraph.models.checkpoint."""
         return {
             "network": self.kind,
             "layer_sizes": list(self.layer_sizes),
@@ -175,12 +175,12 @@ class MLP:
 
         The parameters stay the same Tensor objects holding the same numbers, so an
         optimiser built afterwards serves any library; `device` is torch's (CUDA by
-        default when there is one). Moving to numpy needs none of models.backends.
+        default when there is one). Moving to numpy needs none of tinygraph.models.backends.
         """
         if library == "numpy":
             convert = to_numpy
         else:
-            from models.backends import to_backend
+            from tinygraph.models.backends import to_backend
 
             convert = functools.partial(to_backend, backend=library, device=device)
         for p in self.parameters():
@@ -355,7 +355,7 @@ def input_constant(parameter: tg.Tensor, value: Any, name: str, what: str | None
     if library is not parameter.xp:
         raise tg.DTypeError(
             f"{what} is an array of {library.__name__} but the parameters are arrays of {parameter.xp.__name__}; "
-            "move both to one library (model.to, models.backends.to_backend)"
+            "move both to one library (model.to, tinygraph.models.backends.to_backend)"
         )
     return tg.Tensor(as_array(value, parameter.dtype, what), name=name)
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import tinygraph as tg
-from models.errors import ConfigError, lookup
+from tinygraph.models.errors import ConfigError, lookup
 
 State = dict[str, Any]
 

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import tinygraph as tg
-from models.errors import DataError
-from models.datasets import IMAGE_SHAPE  # each column of X is a 64 x 64 RGB image, reshaped
-from models.errors import MissingPackageError
-from models.mlp import MLP
+from tinygraph.models.errors import DataError
+from tinygraph.models.datasets import IMAGE_SHAPE  # each column of X is a 64 x 64 RGB image, reshaped
+from tinygraph.models.errors import MissingPackageError
+from tinygraph.models.mlp import MLP
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -6,7 +6,7 @@ whole training set is one batch, so an epoch is one iteration of the notebook's
 create_nn_model: the forward pass on the training data (recording the graph) and
 on the validation data (recording nothing), both losses kept, backpropagation by
 the engine, and an update by the optimiser: anything with step() and zero_grad(),
-such as models.optimizers.SGD, the notebook's update_parameters.
+such as tinygraph.models.optimizers.SGD, the notebook's update_parameters.
 
 The history has one entry per epoch (so per iteration with the whole batch, as
 in the notebook), as Keras' history does. Entry e holds
@@ -29,9 +29,9 @@ from typing import Any, Protocol
 import numpy as np
 
 import tinygraph as tg
-from models.errors import ConfigError, TrainingDivergedError
-from models.mlp import MLP
-from models.optimizers import Optimizer
+from tinygraph.models.errors import ConfigError, TrainingDivergedError
+from tinygraph.models.mlp import MLP
+from tinygraph.models.optimizers import Optimizer
 from tinygraph.backend import to_numpy
 
 # Called after each epoch (each iteration, with the whole batch) with the epoch and its entry of the
@@ -42,7 +42,7 @@ HISTORY_KEYS = ("train_loss", "val_loss", "train_accuracy", "val_accuracy")
 
 
 class Schedule(Protocol):
-    """A learning-rate schedule such as models.optimizers.StepDecay; train() steps it once per epoch."""
+    """A learning-rate schedule such as tinygraph.models.optimizers.StepDecay; train() steps it once per epoch."""
 
     def step(self) -> None: ...
 

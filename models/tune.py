@@ -8,7 +8,7 @@ the same trials again) and tells it the outcome; run_trial trains, wherever it
 runs, reporting the validation curve that train() records so that the pruner can
 stop a trial early. Every trial lives in the study's storage (an SQLite file by
 default), so a search stopped by Ctrl-C or a crash goes on where it stopped.
-models.tune_report shows a study: its table of trials and Optuna's plots.
+tinygraph.models.tune_report shows a study: its table of trials and Optuna's plots.
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 import tinygraph as tg
-from models import data, datasets
-from models.commands.train import count_classes, final_metrics, fit, progress_length
-from models.commands.tune import METRICS, train_parser
-from models.config import TrainingConfig
-from models.errors import TrainingDivergedError
-from models.train import IterationCallback, TrainingResult
-from models.tune_space import Space
+from tinygraph.models import data, datasets
+from tinygraph.models.commands.train import count_classes, final_metrics, fit, progress_length
+from tinygraph.models.commands.tune import METRICS, train_parser
+from tinygraph.models.config import TrainingConfig
+from tinygraph.models.errors import TrainingDivergedError
+from tinygraph.models.train import IterationCallback, TrainingResult
+from tinygraph.models.tune_space import Space
 
 REPORTS = 10  # validation losses reported per trial: enough for the pruner, few database writes
 LOST = "lost"  # user attribute of a failed trial that was interrupted or whose process died: not counted as done
@@ -93,7 +93,7 @@ def train_trial(argv: list[str], callback: Callable[[int], IterationCallback] | 
 
 
 def training_data(config: TrainingConfig) -> tuple[np.ndarray, ...]:
-    """models.commands.train.load_data's arrays, loaded once per process, not once per trial."""
+    """tinygraph.models.commands.train.load_data's arrays, loaded once per process, not once per trial."""
     return _load(config.train, config.val, config.dataset, config.dtype, config.labels)
 
 
@@ -324,7 +324,7 @@ def tell(study: optuna.Study, trial: optuna.trial.Trial | FrozenTrial, outcome: 
 def executor(jobs: int, scheduler: str | None) -> Iterator[tuple[Callable[..., concurrent.futures.Future], int]]:
     """(submit, slots): where trials run and how many at once."""
     if scheduler is not None:
-        from models.backends import dask_client
+        from tinygraph.models.backends import dask_client
 
         with dask_client(scheduler) as client:
             slots = jobs if jobs > 1 else sum(client.nthreads().values())

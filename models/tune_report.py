@@ -13,8 +13,8 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from models.data import write_atomically
-from models.tune import LOST
+from tinygraph.models.data import write_atomically
+from tinygraph.models.tune import LOST
 
 LEGEND_TRIALS = 12  # the curves plot names the trials up to this many
 

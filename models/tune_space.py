@@ -22,8 +22,8 @@ from typing import Any
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
-from models.commands.tune import DATA_OPTIONS, train_parser
-from models.errors import ConfigError
+from tinygraph.models.commands.tune import DATA_OPTIONS, train_parser
+from tinygraph.models.errors import ConfigError
 
 NOT_SEARCHED = {*DATA_OPTIONS, "out", "backend", "scheduler", "print_every", "seed", "help"}
 

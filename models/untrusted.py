@@ -26,11 +26,11 @@ from typing import IO, Any
 
 import numpy as np
 
-from models.data import Labels
-from models.errors import DataError, ParameterError
-from models.cnn import KERNEL as CNN_KERNEL
-from models.mlp import ACTIVATIONS
-from models.resources import check_fits
+from tinygraph.models.data import Labels
+from tinygraph.models.errors import DataError, ParameterError
+from tinygraph.models.cnn import KERNEL as CNN_KERNEL
+from tinygraph.models.mlp import ACTIVATIONS
+from tinygraph.models.resources import check_fits
 
 ARCHITECTURE = "architecture"  # the entry of params.npz that says which network its arrays make
 ARCHITECTURE_KEYS = {"network": False, "layer_sizes": True, "activations": True, "output": False, "dropout": False}

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.cli import main
-from models.data import write_csv
-from models.mlp import MLP
+from tinygraph.models.cli import main
+from tinygraph.models.data import write_csv
+from tinygraph.models.mlp import MLP
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = {"history.json", "params.npz", "metrics.json", "learning_curve.png", "decision_boundary.png", "graph.svg"}
@@ -31,7 +31,7 @@ HELP = " (see tinygraph train --help)"
 
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}  # the project, from any working folder
-COMMAND = [sys.executable, "-m", "models.cli"]
+COMMAND = [sys.executable, "-m", "tinygraph.models.cli"]
 
 
 def tinygraph(*args, cwd: Path, stdin: bytes | None = None, prefix=(), shell_limit="") -> subprocess.CompletedProcess:
@@ -159,7 +159,7 @@ def test_a_network_larger_than_memory_is_refused_before_any_work(here, capsys, a
 
 
 def test_a_memory_error_the_estimate_missed_is_one_line_naming_the_option(here, capsys, monkeypatch):
-    monkeypatch.setattr("models.resources.available_bytes", lambda: None)  # a machine that cannot tell
+    monkeypatch.setattr("tinygraph.models.resources.available_bytes", lambda: None)  # a machine that cannot tell
     code, _, err = run_main(["train", "--hidden", str(10**12)], capsys)
     assert code == 2 and err.startswith(f"tinygraph: error: --hidden {10**12}: not enough memory (Unable to allocate")
     assert err.count("\n") == 1 and visible(here) == set()
@@ -305,7 +305,7 @@ def test_files_that_numpy_would_offer_to_unpickle_get_no_such_advice(here, capsy
 # ---- streams: '-' and named pipes -------------------------------------------------------------
 def test_training_data_from_a_named_pipe_and_standard_input(tmp_path, csv_files):
     train, val = csv_files
-    command = f'"{sys.executable}" -m models.cli train --train - --val <(cat "{val}") {" ".join(QUICK)} --out run'
+    command = f'"{sys.executable}" -m tinygraph.models.cli train --train - --val <(cat "{val}") {" ".join(QUICK)} --out run'
     result = subprocess.run(["bash", "-c", command], cwd=tmp_path, input=train.read_bytes(), capture_output=True,
                             timeout=120, env=ENV)  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -341,7 +341,7 @@ def test_a_diverging_run_ends_with_one_line_naming_the_node_and_writes_nothing(t
 # A driver runs the command with signals sent to itself at chosen moments: (module, attribute, call, signal).
 DRIVER = """
 import importlib, os, signal, sys
-from models import cli
+from tinygraph.models import cli
 for module, attribute, call, name in {plan!r}:
     owner, _, attr = attribute.rpartition(".")
     target = importlib.import_module(module)
@@ -356,11 +356,11 @@ for module, attribute, call, name in {plan!r}:
     setattr(target, attr, patched)
 sys.exit(cli.main(sys.argv[1:]))
 """
-TRAINING = ("models.commands.train", "ProgressBar.__call__", 3, "SIGINT")  # after the third iteration
+TRAINING = ("tinygraph.models.commands.train", "ProgressBar.__call__", 3, "SIGINT")  # after the third iteration
 WRITING_PICTURES = ("matplotlib.figure", "Figure.savefig", 1, "SIGINT")
-WRITING_PARAMS = ("models.checkpoint", "save", 1, "SIGINT")
-LOADING = ("models.datasets", "load_builtin", 1, "SIGINT")
-PUBLISHING = ("models.run_folder", "sync_tree", 1, "SIGINT")
+WRITING_PARAMS = ("tinygraph.models.checkpoint", "save", 1, "SIGINT")
+LOADING = ("tinygraph.models.datasets", "load_builtin", 1, "SIGINT")
+PUBLISHING = ("tinygraph.models.run_folder", "sync_tree", 1, "SIGINT")
 
 
 def interrupted(tmp_path: Path, *plan: tuple) -> subprocess.CompletedProcess:

@@ -1,4 +1,4 @@
-"""models.backends: the classifier and deeper nets on other array libraries, and the CSV as .npy files.
+"""tinygraph.models.backends: the classifier and deeper nets on other array libraries, and the CSV as .npy files.
 
 PyTorch runs here on the CPU, which exercises the same code path as on a GPU.
 Dask, with its cluster, is in tests/test_dask.py.
@@ -12,13 +12,13 @@ import pytest
 from history_support import assert_same_history
 
 import tinygraph as tg
-from models.backends import move_data, to_backend
-from models.classifier import Classifier
-from models.cli import main
-from models.errors import BackendUnavailableError
-from models.mlp import MLP
-from models.optimizers import SGD, Adam, StepDecay
-from models.train import train
+from tinygraph.models.backends import move_data, to_backend
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.cli import main
+from tinygraph.models.errors import BackendUnavailableError
+from tinygraph.models.mlp import MLP
+from tinygraph.models.optimizers import SGD, Adam, StepDecay
+from tinygraph.models.train import train
 
 torch = pytest.importorskip("torch")
 

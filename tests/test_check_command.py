@@ -28,7 +28,7 @@ def shell(command: str, cwd: Path, tmp: Path, **env: str) -> subprocess.Complete
     bin_dir = tmp / "bin"
     bin_dir.mkdir(exist_ok=True)
     script = bin_dir / "tinygraph"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m models.cli "$@"\n')
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tinygraph.models.cli "$@"\n')
     script.chmod(0o755)
     environment = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "PYTHONPATH": str(ROOT), **env}
     return subprocess.run(["bash", "-c", command], cwd=cwd, env=environment, capture_output=True, text=True)

@@ -1,14 +1,14 @@
-"""models.checkpoint: a network saved to one .npz file loads back as the same network, without pickle."""
+"""tinygraph.models.checkpoint: a network saved to one .npz file loads back as the same network, without pickle."""
 
 import json
 
 import numpy as np
 import pytest
 
-from models import checkpoint
-from models.classifier import Classifier
-from models.errors import ParameterError
-from models.mlp import MLP
+from tinygraph.models import checkpoint
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.errors import ParameterError
+from tinygraph.models.mlp import MLP
 
 X = np.random.default_rng(0).normal(size=(3, 7))
 

@@ -6,9 +6,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tinygraph as tg
-from models.classifier import Classifier
-from models.errors import ConfigError, ParameterError
-from models.mlp import MLP, accuracy
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.errors import ConfigError, ParameterError
+from tinygraph.models.mlp import MLP, accuracy
 from tinygraph.testing import arrays, binary_labels
 
 

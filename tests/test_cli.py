@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.classifier import Classifier
-from models.cli import main
-from models.data import load_csv, write_csv
-from models.datasets import write_synthetic_images
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.cli import main
+from tinygraph.models.data import load_csv, write_csv
+from tinygraph.models.datasets import write_synthetic_images
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_FILES = {"history.json", "params.npz", "metrics.json", "learning_curve.png", "graph.svg"}
@@ -23,7 +23,7 @@ METRICS = {"train_accuracy", "val_accuracy", "train_loss", "val_loss", "iteratio
 
 def tinygraph(*args, **options) -> subprocess.CompletedProcess:
     """The command line as a user runs it, in a fresh interpreter."""
-    command = [sys.executable, "-m", "models.cli", *map(str, args)]
+    command = [sys.executable, "-m", "tinygraph.models.cli", *map(str, args)]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, **options)
 
 
@@ -117,7 +117,7 @@ def test_print_every_prints_the_losses_as_the_notebook_does(tmp_path):
 
 def test_ctrl_c_stops_training_and_writes_what_was_learned(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-u", "-m", "models.cli", "train", "--iterations", "10000000", "--out", str(out)]
+    command = [sys.executable, "-u", "-m", "tinygraph.models.cli", "train", "--iterations", "10000000", "--out", str(out)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout.readline().startswith("training on")
     time.sleep(1.5)  # well into the loop: one iteration takes about a millisecond

@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models import checkpoint
-from models.cnn import CNN
-from models.data import write_csv
-from models.datasets import IMAGE_SHAPE, synthetic_images
-from models.image_datasets import make_patterns, paste_at_random
-from models.mlp import MLP
-from models.optimizers import OPTIMIZERS
-from models.train import train
+from tinygraph.models import checkpoint
+from tinygraph.models.cnn import CNN
+from tinygraph.models.data import write_csv
+from tinygraph.models.datasets import IMAGE_SHAPE, synthetic_images
+from tinygraph.models.image_datasets import make_patterns, paste_at_random
+from tinygraph.models.mlp import MLP
+from tinygraph.models.optimizers import OPTIMIZERS
+from tinygraph.models.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,7 +113,7 @@ def test_train_conv_writes_the_cnn_pictures_and_predict_restores_it(tmp_path):
     write_csv(tmp_path / "val.csv", val_X, val_Y)
     out = tmp_path / "run"
     command = [
-        sys.executable, "-m", "models.cli", "train", "--train", str(tmp_path / "train.csv"),
+        sys.executable, "-m", "tinygraph.models.cli", "train", "--train", str(tmp_path / "train.csv"),
         "--val", str(tmp_path / "val.csv"), "--conv", "4,8", "--image-shape", "12,12,1", "--epochs", "1",
         "--augment", "--out", str(out),
     ]  # fmt: skip
@@ -124,7 +124,7 @@ def test_train_conv_writes_the_cnn_pictures_and_predict_restores_it(tmp_path):
     assert sorted(set(clusters)) == ["1", "2"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["conv"] == [4, 8] and metrics["augment"] is True
-    predict = [sys.executable, "-m", "models.cli", "predict", "--params", str(out / "params.npz"),
+    predict = [sys.executable, "-m", "tinygraph.models.cli", "predict", "--params", str(out / "params.npz"),
                "--data", str(tmp_path / "val.csv")]  # fmt: skip
     done = subprocess.run(predict, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -151,7 +151,7 @@ def test_pasted_images_keep_every_pixel_somewhere_on_the_canvas():
 
 
 def test_graph_conv_draws_a_tiny_cnn_with_a_frame_per_block(tmp_path):
-    command = [sys.executable, "-m", "models.cli", "graph", "--conv", "2,3", "--out", str(tmp_path)]
+    command = [sys.executable, "-m", "tinygraph.models.cli", "graph", "--conv", "2,3", "--out", str(tmp_path)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     forward = (tmp_path / "forward.svg").read_text()

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from models.cli import build_parser
-from models.config import DATASET_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
-from models.errors import UsageError
-from models.optimizers import Adam
+from tinygraph.models.cli import build_parser
+from tinygraph.models.config import DATASET_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
+from tinygraph.models.errors import UsageError
+from tinygraph.models.optimizers import Adam
 
 
 def config_of(*options: str) -> TrainingConfig:

@@ -4,7 +4,7 @@ The cluster is started here: two workers as threads of this process
 (processes=False), so its messages never leave the process, and no dashboard.
 X is chunked along examples (columns), the parameters are one block each, and
 after_each_update persists them, so that each iteration's graph does not hold the last.
-(tinygraph train --backend dask runs these same steps, models.commands.train.fit.)
+(tinygraph train --backend dask runs these same steps, tinygraph.models.commands.train.fit.)
 """
 
 import json
@@ -14,13 +14,13 @@ import pytest
 from history_support import assert_same_history
 
 import tinygraph as tg
-from models.backends import after_each_update, dask_client, move_data
-from models.classifier import Classifier
-from models.cli import main
-from models.mlp import MLP
-from models.data import csv_to_npy, load_npy, write_csv
-from models.optimizers import SGD, Adam
-from models.train import train
+from tinygraph.models.backends import after_each_update, dask_client, move_data
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.cli import main
+from tinygraph.models.mlp import MLP
+from tinygraph.models.data import csv_to_npy, load_npy, write_csv
+from tinygraph.models.optimizers import SGD, Adam
+from tinygraph.models.train import train
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")

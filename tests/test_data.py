@@ -1,4 +1,4 @@
-"""models.data: the notebook's CSV layout, read exactly, and every bad file named by file, row and column."""
+"""tinygraph.models.data: the notebook's CSV layout, read exactly, and every bad file named by file, row and column."""
 
 import os
 from pathlib import Path
@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from models import _csv, data
-from models.data import DataError, csv_to_npy, load_csv, load_npy, load_train_val, write_csv
+from tinygraph.models import _csv, data
+from tinygraph.models.data import DataError, csv_to_npy, load_csv, load_npy, load_train_val, write_csv
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""models.datasets: the built-in 2-D problems and the synthetic images, made in code from a seed."""
+"""tinygraph.models.datasets: the built-in 2-D problems and the synthetic images, made in code from a seed."""
 
 import numpy as np
 import pytest
 
-from models import datasets
-from models.data import load_train_val
-from models.datasets import DATASETS, load_builtin, synthetic_images, write_synthetic_images
+from tinygraph.models import datasets
+from tinygraph.models.data import load_train_val
+from tinygraph.models.datasets import DATASETS, load_builtin, synthetic_images, write_synthetic_images
 
 NAMES = sorted(DATASETS)
 

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from models.cli import main
-from models.data import write_csv
-from models.datasets import load_builtin
+from tinygraph.models.cli import main
+from tinygraph.models.data import write_csv
+from tinygraph.models.datasets import load_builtin
 from test_cli import RUN_FILES, tinygraph
 
 DEEP = ("--layers", "32,32", "--optimizer", "adam", "--lr", "0.01", "--batch-size", "32", "--dropout", "0.1",

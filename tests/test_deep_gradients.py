@@ -5,7 +5,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tinygraph as tg
-from models.mlp import ACTIVATIONS, MLP
+from tinygraph.models.mlp import ACTIVATIONS, MLP
 from tinygraph.testing import matrices
 
 KINKED = {"relu", "leaky_relu"}  # their slope jumps at Z = 0

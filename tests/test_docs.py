@@ -70,7 +70,7 @@ def scratch(tmp_path, monkeypatch):
     bin_dir = tmp_path / ".bin"
     bin_dir.mkdir()
     command = bin_dir / "tinygraph"
-    command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m models.cli "$@"\n')
+    command.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tinygraph.models.cli "$@"\n')
     command.chmod(0o755)
     monkeypatch.setenv("PATH", os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ["PATH"]]))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models.initializers import INITIALIZERS, get_initializer, he_normal, initialize, notebook_uniform, xavier_uniform
+from tinygraph.models.initializers import INITIALIZERS, get_initializer, he_normal, initialize, notebook_uniform, xavier_uniform
 
 FAN_OUT, FAN_IN = 300, 400  # large enough for sample statistics within a few percent
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.classifier import Classifier
-from models.datasets import load_builtin
-from models.errors import ParameterError
-from models.mlp import MLP
-from models.optimizers import SGD, Adam
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.datasets import load_builtin
+from tinygraph.models.errors import ParameterError
+from tinygraph.models.mlp import MLP
+from tinygraph.models.optimizers import SGD, Adam
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 10))

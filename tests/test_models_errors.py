@@ -6,11 +6,11 @@ import pkgutil
 
 import pytest
 
-import models
+import tinygraph.models
 import tinygraph as tg
-from models import errors
+from tinygraph.models import errors
 
-MODULES = [info.name for info in pkgutil.walk_packages(models.__path__, "models.")]
+MODULES = [info.name for info in pkgutil.walk_packages(tinygraph.models.__path__, "tinygraph.models.")]
 
 
 @pytest.mark.parametrize("name", MODULES)

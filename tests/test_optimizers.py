@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.optimizers import OPTIMIZERS, SGD, Adam, Momentum, RMSprop, StepDecay, get_optimizer
+from tinygraph.models.optimizers import OPTIMIZERS, SGD, Adam, Momentum, RMSprop, StepDecay, get_optimizer
 
 W0 = np.array([[0.5, -1.0, 2.0], [0.0, 0.3, -0.7]])
 GRADIENTS = list(np.random.default_rng(0).normal(size=(4, *W0.shape)))

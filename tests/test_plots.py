@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models import plots
-from models.errors import DataError
-from models.datasets import IMAGE_SHAPE
+from tinygraph.models import plots
+from tinygraph.models.errors import DataError
+from tinygraph.models.datasets import IMAGE_SHAPE
 
 pytest.importorskip("matplotlib")
 
@@ -89,7 +89,7 @@ def test_read_history_names_a_file_without_losses(tmp_path):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     root = Path(__file__).resolve().parent.parent
-    return subprocess.run([sys.executable, "-m", "models.cli", *args], cwd=root, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "tinygraph.models.cli", *args], cwd=root, capture_output=True, text=True)
 
 
 def test_the_curve_command_draws_a_run_with_the_notebooks_log_over_it(tmp_path):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import tinygraph as tg
-from models.mlp import MLP
-from models.optimizers import OPTIMIZERS
-from models.resources import ResourceError, check_fits, memory_errors, size_text, training_bytes
-from models.train import train
+from tinygraph.models.mlp import MLP
+from tinygraph.models.optimizers import OPTIMIZERS
+from tinygraph.models.resources import ResourceError, check_fits, memory_errors, size_text, training_bytes
+from tinygraph.models.train import train
 
 
 @pytest.mark.parametrize(
@@ -66,7 +66,7 @@ def test_sizes_read_as_people_read_them():
 
 def test_what_ulimit_v_leaves_counts_as_available():
     limit = 2 * 1024**3
-    code = "from models.resources import available_bytes; print(available_bytes())"
+    code = "from tinygraph.models.resources import available_bytes; print(available_bytes())"
     result = subprocess.run(
         ["bash", "-c", f"ulimit -v {limit // 1024} && exec {sys.executable} -c '{code}'"],
         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent,

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from models import run_folder
-from models.run_folder import OutputError, RunFolder, check_destination
+from tinygraph.models import run_folder
+from tinygraph.models.run_folder import OutputError, RunFolder, check_destination
 
 
 def write_run(destination, files=("history.json", "params.npz"), content="run") -> RunFolder:

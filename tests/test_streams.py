@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from models.data import DataError, load_csv, write_csv
-from models.streams import StreamError, is_stream, regular_file
+from tinygraph.models.data import DataError, load_csv, write_csv
+from tinygraph.models.streams import StreamError, is_stream, regular_file
 
 
 @pytest.fixture

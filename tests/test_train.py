@@ -6,11 +6,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygraph as tg
-from models.classifier import Classifier
-from models.datasets import load_builtin
-from models.mlp import MLP
-from models.optimizers import SGD, Adam, StepDecay
-from models.train import TrainingDivergedError, batches, train
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.datasets import load_builtin
+from tinygraph.models.mlp import MLP
+from tinygraph.models.optimizers import SGD, Adam, StepDecay
+from tinygraph.models.train import TrainingDivergedError, batches, train
 from tinygraph.testing import arrays, binary_labels
 
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import optuna
 import pytest
 
-from models import tune
-from models.cli import main
-from models.data import write_csv
-from models.datasets import load_builtin
-from models.tune_space import parse_space
+from tinygraph.models import tune
+from tinygraph.models.cli import main
+from tinygraph.models.data import write_csv
+from tinygraph.models.datasets import load_builtin
+from tinygraph.models.tune_space import parse_space
 
 ROOT = Path(__file__).resolve().parent.parent
 SPACE = "hidden=2..8 lr=0.5..4:log iterations=200"
@@ -51,7 +51,7 @@ def is_png(path: Path) -> bool:
 
 # ---- the command as users run it ------------------------------------------------------------
 def test_a_study_in_two_processes_writes_its_table_plots_and_a_best_run_that_predict_uses(tmp_path, study_in, capsys):
-    command = [sys.executable, "-m", "models.cli", "tune", "--dataset", "xor", "--space", SPACE, "--trials", "4"]
+    command = [sys.executable, "-m", "tinygraph.models.cli", "tune", "--dataset", "xor", "--space", SPACE, "--trials", "4"]
     done = subprocess.run([*command, "--jobs", "2", *study_in], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     out = tmp_path / "out"
@@ -71,7 +71,7 @@ def test_a_study_in_two_processes_writes_its_table_plots_and_a_best_run_that_pre
 
 
 def test_ctrl_c_loses_only_the_trial_in_flight_and_the_same_command_goes_on(tmp_path, study_in):
-    command = [sys.executable, "-m", "models.cli", "tune", "--dataset", "xor", "--space", "iterations=4000 hidden=3,4",
+    command = [sys.executable, "-m", "tinygraph.models.cli", "tune", "--dataset", "xor", "--space", "iterations=4000 hidden=3,4",
                "--sampler", "grid", "--trials", "1", *study_in]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     database = tmp_path / "tune.db"

@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from models.commands.tune import train_parser
-from models.tune_space import SpaceError, parse_space
+from tinygraph.models.commands.tune import train_parser
+from tinygraph.models.tune_space import SpaceError, parse_space
 
 
 def test_a_range_of_whole_numbers_is_an_int_distribution_and_a_log_range_a_float_one():

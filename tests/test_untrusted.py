@@ -9,12 +9,12 @@ import zipfile
 import numpy as np
 import pytest
 
-from models import resources
-from models.cnn import CNN
-from models.errors import DataError, ParameterError
-from models.mlp import MLP
-from models.data import load_npy
-from models.untrusted import check_table, read_params
+from tinygraph.models import resources
+from tinygraph.models.cnn import CNN
+from tinygraph.models.errors import DataError, ParameterError
+from tinygraph.models.mlp import MLP
+from tinygraph.models.data import load_npy
+from tinygraph.models.untrusted import check_table, read_params
 
 
 def save(path, arrays: dict, architecture=None) -> None:

@@ -8,7 +8,7 @@ import sys
 import pytest
 from test_viz_support import SVG, boxes, numbers, parse_svg, text_of
 
-from models.cli import main
+from tinygraph.models.cli import main
 
 pytest.importorskip("graphviz")
 

@@ -1,4 +1,4 @@
-"""models.graph_views: the notebook's classifier drawn in the lecture's four views."""
+"""tinygraph.models.graph_views: the notebook's classifier drawn in the lecture's four views."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from test_viz_support import boxes, edge_texts, numbers, parse_svg, text_of
 
 import tinygraph as tg
-from models.classifier import Classifier
-from models.graph_views import tiny_example, trained_graph_svg, write_graph_views
+from tinygraph.models.classifier import Classifier
+from tinygraph.models.graph_views import tiny_example, trained_graph_svg, write_graph_views
 
 pytest.importorskip("graphviz")
 NOTEBOOK_NAMES = {"X", "Y", "W1", "b1", "Z1", "A1", "W2", "b2", "Z2", "Yhat", "L"}

@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import models
-from models.commands.arguments import EXIT_BAD_INPUT, positive_float, positive_int
-from models.data import write_atomically
+import tinygraph.models
+from tinygraph.models.commands.arguments import EXIT_BAD_INPUT, positive_float, positive_int
+from tinygraph.models.data import write_atomically
 from tinygraph.checking import Location, NodeReport
 
 EXIT_ALL_PASSED, EXIT_NOT_ALL_PASSED = 0, 1
@@ -267,11 +267,11 @@ def child_events(target: str, args: argparse.Namespace, skip: list[str], scratch
     read_end, write_end = os.pipe()
     order = {"target": target, "fd": write_end, "skip": skip, "memory": args.memory, "examples": args.examples,
              "timeout": args.timeout, "cwd": os.getcwd()}  # fmt: skip
-    root = str(Path(models.__file__).resolve().parent.parent)
+    root = str(Path(tinygraph.models.__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "models.commands.check", json.dumps(order)],
+        [sys.executable, "-m", "tinygraph.models.commands.check", json.dumps(order)],
         pass_fds=[write_end], cwd=scratch, env=env, start_new_session=True,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

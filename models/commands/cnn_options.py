@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from models.commands.arguments import layer_sizes, positive_int
+from tinygraph.models.commands.arguments import layer_sizes, positive_int
 
 
 def image_shape(text: str) -> tuple[int, int, int]:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from models import data, plots
+from tinygraph.models import data, plots
 
 
 ABOUT = (

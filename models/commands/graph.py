@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from tinygraph.viz import GraphvizNotFoundError
-from models import graph_views
-from models.commands.arguments import EXIT_BAD_INPUT, layer_sizes, non_negative_int, positive_float
-from models.config import DEFAULT_DATASET
-from models.errors import UsageError
-from models.run_folder import RunFolder, check_destination
+from tinygraph.models import graph_views
+from tinygraph.models.commands.arguments import EXIT_BAD_INPUT, layer_sizes, non_negative_int, positive_float
+from tinygraph.models.config import DEFAULT_DATASET
+from tinygraph.models.errors import UsageError
+from tinygraph.models.run_folder import RunFolder, check_destination
 
 FORMATS = ("svg", "png", "pdf")
 RANKDIRS = ("LR", "TB", "RL", "BT")

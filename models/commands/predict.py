@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from models import checkpoint, data
-from models.commands.arguments import probability
-from models.errors import UsageError
-from models.mlp import accuracy
-from models.resources import memory_errors
-from models.run_folder import OutputError, check_output_file
-from models.streams import name_of, regular_file
+from tinygraph.models import checkpoint, data
+from tinygraph.models.commands.arguments import probability
+from tinygraph.models.errors import UsageError
+from tinygraph.models.mlp import accuracy
+from tinygraph.models.resources import memory_errors
+from tinygraph.models.run_folder import OutputError, check_output_file
+from tinygraph.models.streams import name_of, regular_file
 
 
 def add_parser(subparsers: Any) -> None:

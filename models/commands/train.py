@@ -4,10 +4,10 @@
     tinygraph train --train train.csv --val validation.csv --hidden 50 --lr 0.01 --iterations 2000
     tinygraph train --dataset spirals --layers 64,32 --optimizer adam --batch-size 32 --dropout 0.1
 
-Every default is resolved once, by models.config.TrainingConfig.from_args. Every
+Every default is resolved once, by tinygraph.models.config.TrainingConfig.from_args. Every
 option and input is checked before any work (the output place, the data, the
 memory the network needs); the run's folder then appears whole or not at all
-(models.run_folder), and docs/runs.md says what each kind of interruption leaves.
+(tinygraph.models.run_folder), and docs/runs.md says what each kind of interruption leaves.
 """
 
 from __future__ import annotations
@@ -25,24 +25,24 @@ import numpy as np
 
 import tinygraph as tg
 from tinygraph.viz import GraphvizNotFoundError
-from models import checkpoint, cnn_pictures, data, datasets, graph_views, plots
-from models import backends
-from models.backends import BACKENDS
-from models.commands import cnn_options
-from models.commands.arguments import (
+from tinygraph.models import checkpoint, cnn_pictures, data, datasets, graph_views, plots
+from tinygraph.models import backends
+from tinygraph.models.backends import BACKENDS
+from tinygraph.models.commands import cnn_options
+from tinygraph.models.commands.arguments import (
     EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_TERMINATED, decay_factor, dropout_rate, layer_sizes,
     non_negative_float, positive_float, positive_int, seed, tell_warnings,
 )  # fmt: skip
-from models.cnn import CNN
-from models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
-from models.errors import TrainingDivergedError, UsageError
-from models.initializers import INITIALIZERS
-from models.mlp import ACTIVATIONS, MLP
-from models.optimizers import OPTIMIZERS
-from models.resources import check_fits, memory_errors, training_bytes
-from models.run_folder import Destination, RunFolder, check_destination
-from models.streams import regular_file
-from models.train import IterationCallback, TrainingResult, evaluate, train
+from tinygraph.models.cnn import CNN
+from tinygraph.models.config import DEEP_DEFAULTS, NOTEBOOK_ITERATIONS, NOTEBOOK_LR, TrainingConfig
+from tinygraph.models.errors import TrainingDivergedError, UsageError
+from tinygraph.models.initializers import INITIALIZERS
+from tinygraph.models.mlp import ACTIVATIONS, MLP
+from tinygraph.models.optimizers import OPTIMIZERS
+from tinygraph.models.resources import check_fits, memory_errors, training_bytes
+from tinygraph.models.run_folder import Destination, RunFolder, check_destination
+from tinygraph.models.streams import regular_file
+from tinygraph.models.train import IterationCallback, TrainingResult, evaluate, train
 
 IMAGE_FEATURES = math.prod(datasets.IMAGE_SHAPE)
 IMAGE_GRID, DECISION_BOUNDARY = "images.png", "decision_boundary.png"
@@ -144,7 +144,7 @@ def train_and_write(config: TrainingConfig, destination: Destination, caught: li
     classes = count_classes(config.classes, train_Y, val_Y)
     network = network_option(config)
     # With Dask the cluster holds the data and does the work; a CNN's convolutions are not in the
-    # estimate (models.resources): both rely on a MemoryError being told in one line.
+    # estimate (tinygraph.models.resources): both rely on a MemoryError being told in one line.
     if config.backend != "dask" and config.conv is None:
         sizes = [train_X.shape[0], *config.hidden_layers, 1 if classes == 2 else classes]
         itemsize = np.dtype(config.dtype).itemsize
@@ -311,7 +311,7 @@ def write_run(
     """history.json, params.npz, metrics.json and the pictures, into the run's fresh private folder.
 
     Returns the names written. The folder becomes visible only once all are
-    complete (models.run_folder), so the files need no care of their own.
+    complete (tinygraph.models.run_folder), so the files need no care of their own.
     """
     files: dict[str, Callable[[IO[bytes]], None]] = {
         "history.json": json_writer({"per": result.per, **result.history}),

@@ -17,16 +17,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.commands import arguments
-from models.commands import train as train_command
-from models.errors import UsageError
+from tinygraph.models.commands import arguments
+from tinygraph.models.commands import train as train_command
+from tinygraph.models.errors import UsageError
 from tinygraph.errors import TinygraphError
 
 if TYPE_CHECKING:  # imported when the command runs: the other commands start without Optuna
     import optuna
 
-    from models.tune import Settings
-    from models.tune_space import Space
+    from tinygraph.models.tune import Settings
+    from tinygraph.models.tune_space import Space
 
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}  # what the study does with each
 SAMPLERS = ("tpe", "random", "grid")
@@ -93,7 +93,7 @@ def train_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     require_tune_packages()
-    from models import tune, tune_report
+    from tinygraph.models import tune, tune_report
 
     settings, trials = prepare(args)
     study = tune.open_study(settings)
@@ -129,9 +129,9 @@ class TunePackagesMissingError(TinygraphError, ImportError):
 
 def prepare(args: argparse.Namespace) -> tuple[Settings, int | None]:
     """The study's settings and the number of trials to reach, every option checked before the first trial."""
-    from models import tune
-    from models.config import TrainingConfig
-    from models.tune_space import SpaceError, parse_space
+    from tinygraph.models import tune
+    from tinygraph.models.config import TrainingConfig
+    from tinygraph.models.tune_space import SpaceError, parse_space
 
     space = parse_space(args.space)
     trials = DEFAULT_TRIALS if args.trials is None and args.timeout is None else args.trials
@@ -161,7 +161,7 @@ def search(
     """Run the trials under a progress bar; True when Ctrl-C stopped them."""
     from tqdm import tqdm
 
-    from models import tune
+    from tinygraph.models import tune
 
     with tqdm(total=trials, initial=done, desc="trials", unit="trial", file=sys.stderr, dynamic_ncols=True) as bar:
 
@@ -182,7 +182,7 @@ def search(
 
 def train_best(study: optuna.Study, settings: Settings, out: Path) -> int:
     """`tinygraph train` with the best trial's options, into a normal run folder; train's exit code."""
-    from models.cli import main
+    from tinygraph.models.cli import main
 
     if not any(t.state.name == "COMPLETE" for t in study.trials):
         print("no trial completed, so there is no best one to train")
