@@ -18,6 +18,7 @@ import pytest
 
 from tinygraph.models import tune
 from tinygraph.models.cli import main
+from tinygraph.models.commands.tune import REPORT
 from tinygraph.models.data import write_csv
 from tinygraph.models.datasets import load_builtin
 from tinygraph.models.tune_space import parse_space
@@ -110,7 +111,7 @@ def test_the_same_command_with_more_trials_keeps_the_trials_done_and_adds_the_re
 def test_the_same_seed_gives_the_same_study_again(tmp_path):
     studies = []
     for name in ("a", "b"):
-        tune_here("--space", SPACE, "--trials", 2, "--storage", f"sqlite:///{tmp_path / name}.db", "--out", tmp_path)
+        tune_here("--space", SPACE, "--trials", 2, "--storage", f"sqlite:///{tmp_path / name}.db", "--out", tmp_path / name)
         (study_name,) = optuna.get_all_study_names(f"sqlite:///{tmp_path / name}.db")
         study = optuna.load_study(study_name=study_name, storage=f"sqlite:///{tmp_path / name}.db")
         studies.append([(t.params, t.value, t.state) for t in study.trials])
@@ -195,3 +196,30 @@ def test_without_optuna_the_command_says_what_to_install(capsys, monkeypatch, st
     monkeypatch.setitem(sys.modules, "optuna", None)  # as if it were not installed
     assert tune_here("--space", SPACE, *study_in) == 2
     assert "tinygraph tune needs optuna: pip install 'tinygraph[tune]'" in capsys.readouterr().err
+
+
+def test_an_out_that_is_a_file_is_refused_before_any_trial(capsys, tmp_path, study_in):
+    (tmp_path / "out").write_text("not a folder")
+    assert tune_here("--space", "iterations=10 hidden=2,3", "--trials", 1, *study_in) == 2
+    error = capsys.readouterr().err
+    assert f"--out {tmp_path / 'out'}: exists and is not a folder" in error and error.count("\n") == 1
+    assert not (tmp_path / "tune.db").exists()  # no study was opened
+
+
+def test_running_a_study_again_replaces_its_report_whole(tmp_path, study_in):
+    assert tune_here("--space", "iterations=10 hidden=2,3", "--trials", 1, *study_in) == 0
+    assert tune_here("--space", "iterations=10 hidden=2,3", "--trials", 2, *study_in) == 0
+    assert [row["number"] for row in rows_of(tmp_path / "out" / "trials.csv")] == ["0", "1"]
+    assert (tmp_path / "out" / "best" / "params.npz").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_an_out_holding_other_files_needs_overwrite_before_any_trial(capsys, tmp_path, study_in):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("a user's own file")
+    assert tune_here("--space", "iterations=10 hidden=2,3", "--trials", 1, *study_in) == 2
+    assert "give --overwrite to replace it" in capsys.readouterr().err
+    assert (tmp_path / "out" / "notes.txt").exists() and not (tmp_path / "tune.db").exists()
+    assert tune_here("--space", "iterations=10 hidden=2,3", "--trials", 1, "--overwrite", *study_in) == 0
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    assert "trials.csv" in written and written <= REPORT  # the user's file went with --overwrite

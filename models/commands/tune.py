@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from tinygraph.models.commands import arguments
 from tinygraph.models.commands import train as train_command
 from tinygraph.models.errors import UsageError
+from tinygraph.models.run_folder import RunFolder, check_destination
 from tinygraph.errors import TinygraphError
 
 if TYPE_CHECKING:  # imported when the command runs: the other commands start without Optuna
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # imported when the command runs: the other commands start wi
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize"}  # what the study does with each
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "halving", "none")
+REPORT = {"trials.csv", "history.png", "slice.png", "curves.png", "importances.png", "best"}  # what run() writes
 DATA_OPTIONS = ("train", "val", "dataset", "dtype")  # tune's own, as train's, and given to every trial
 DEFAULT_TRIALS = 20
 DEFAULT_STORAGE = "sqlite:///runs/tune.db"
@@ -79,6 +81,7 @@ def add_parser(subcommands: Any) -> None:
     )  # fmt: skip
     p.add_argument("--scheduler", metavar="ADDRESS", help="run the trials on this Dask cluster (shared --storage)")
     p.add_argument("--out", type=Path, metavar="DIR", help="trials.csv, plots and best/ (default: runs/tune/STUDY)")
+    p.add_argument("--overwrite", action="store_true", help="replace an --out that holds files tune did not write")
     p.set_defaults(run=run)
 
 
@@ -96,17 +99,21 @@ def run(args: argparse.Namespace) -> int:
     from tinygraph.models import tune, tune_report
 
     settings, trials = prepare(args)
+    out = args.out or Path("runs/tune") / settings.study_name
+    # A study run again replaces the report it wrote before; any other folder needs --overwrite. Checked now,
+    # before any trial.
+    ours = out.is_dir() and {p.name for p in out.iterdir()} <= REPORT
+    destination = check_destination(out, overwrite=args.overwrite or ours)
     study = tune.open_study(settings)
     done = len(tune.counted(study))
     print(f"study {settings.study_name!r} in {args.storage}: {done} trials done" + (f" of {trials}" if trials else ""))
     interrupted = search(study, settings, args, trials, done)
 
-    out = args.out or Path("runs/tune") / settings.study_name
-    out.mkdir(parents=True, exist_ok=True)
     rows = tune_report.trial_rows(study, args.metric)
     print(tune_report.format_table(rows))
-    tune_report.write_csv(out / "trials.csv", rows)
-    written = ["trials.csv", *tune_report.write_plots(study, out)]
+    with RunFolder(destination) as folder:  # the table and the plots appear together, or not at all
+        tune_report.write_csv(folder / "trials.csv", rows)
+        written = ["trials.csv", *tune_report.write_plots(study, folder)]
     print(f"wrote {', '.join(written)} to {out}")
     if interrupted:
         print("interrupted: run the same command again to go on")
