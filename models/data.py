@@ -194,7 +194,7 @@ def load_npy(
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; convert the CSV first with csv_to_npy")
+        raise DataError(f"{path}: no such file; convert the CSV first with csv_to_npy")
     check_table(path, labels)
     if backend == "numpy":
         table = np.load(path)

@@ -339,5 +339,5 @@ def test_csv_to_npy_of_bad_data_raises_the_loaders_error_and_writes_nothing(tmp_
 
 
 def test_load_npy_without_the_converted_file_says_how_to_make_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match="train.npy does not exist; convert the CSV first with csv_to_npy"):
+    with pytest.raises(DataError, match="train.npy: no such file; convert the CSV first with csv_to_npy"):
         load_npy(tmp_path / "train.npy")
