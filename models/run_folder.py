@@ -280,13 +280,14 @@ def remove_abandoned(parent: Path) -> None:
     now = time.time()
     for entry in parent.iterdir():
         match = PARTIAL.fullmatch(entry.name)
-        if match and not _alive(int(match.group(1))):
+        if match and not process_exists(int(match.group(1))):
             with contextlib.suppress(OSError):
                 if now - entry.stat().st_mtime > ABANDONED_AFTER_S:
                     shutil.rmtree(entry, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """Whether a process `pid` is running on this machine (another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

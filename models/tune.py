@@ -39,6 +39,7 @@ from tinygraph.models.commands.train import count_classes, final_metrics, fit, p
 from tinygraph.models.commands.tune import METRICS, train_parser
 from tinygraph.models.config import TrainingConfig
 from tinygraph.models.errors import TrainingDivergedError
+from tinygraph.models.run_folder import process_exists
 from tinygraph.models.train import IterationCallback, TrainingResult
 from tinygraph.models.tune_space import Space
 
@@ -212,16 +213,6 @@ def fail_lost_trials(study: optuna.Study) -> None:
         host, pid = trial.user_attrs.get("host"), trial.user_attrs.get("pid")
         if host == socket.gethostname() and pid is not None and not process_exists(pid):
             tell(study, trial, Outcome(TrialState.FAIL, None, 0.0, f"lost: process {pid} ended", lost=True))
-
-
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def counted(study: optuna.Study) -> list[FrozenTrial]:
