@@ -76,6 +76,8 @@ def write_graph_views(
     values: bool = False,
     rankdir: str = "LR",
     font_scale: float = 1.0,
+    convention: str = "true",
+    forward: bool = False,
 ) -> list[Path]:
     """forward, local_grads, backward (as `format`) and step-through/ of an example in `out_dir`.
 
@@ -83,14 +85,16 @@ def write_graph_views(
     them. The step-through is written as its page and frames, and with
     format="pdf" also as 16:9 slides. Returns the paths written. Without any
     Graphviz, every picture's DOT source is still written before
-    GraphvizNotFoundError (the first picture's message) is raised.
+    GraphvizNotFoundError (the first picture's message) is raised. `convention` and
+    `forward` are draw()'s and step_through()'s: the notebook's dZ2 = Yhat - Y for the
+    gradients shown, and the forward pass stepped through before the backward one.
     """
     from tinygraph.viz import GraphvizNotFoundError, draw, render, step_through
 
     out_dir = Path(out_dir)
     loss, clusters = tiny_example() if example is None else example
     views = {"forward": {}, "local_grads": {"local_grads": True}, "backward": {"backward": True}}
-    style = {"clusters": clusters, "values": values, "rankdir": rankdir, "font_scale": font_scale}
+    style = {"clusters": clusters, "values": values, "rankdir": rankdir, "font_scale": font_scale, "convention": convention}
     written: list[Path] = []
     missing: list[GraphvizNotFoundError] = []
     for name, opts in views.items():
@@ -99,7 +103,7 @@ def write_graph_views(
         except GraphvizNotFoundError as error:  # its source is written; go on with the others'
             missing.append(error)
     try:
-        steps = step_through(loss, out_dir / "step-through", **style)
+        steps = step_through(loss, out_dir / "step-through", forward=forward, **style)
     except GraphvizNotFoundError as error:
         missing.append(error)
     if missing:

@@ -98,3 +98,11 @@ def test_graph_refuses_a_bad_option_with_exit_code_2(tmp_path, option, value):
     with pytest.raises(SystemExit) as exit:
         main(["graph", "--out", str(tmp_path), option, value])
     assert exit.value.code == 2
+
+
+def test_graph_shows_the_notebooks_convention_and_steps_through_the_forward_pass_first(tmp_path):
+    assert main(["graph", "--out", str(tmp_path), "--convention", "notebook", "--forward"]) == 0
+    page = (tmp_path / "step-through" / "step-through.html").read_text()
+    assert page.count('<section class="tg-frame"') == 7 + 7  # the forward pass's 7 nodes, then the backward's 7
+    assert "Notebook&#x27;s convention (n = 4): dX = 4 · dL/dX" in page
+    assert "Notebook&#39;s convention (n = 4)" in (tmp_path / "backward.svg").read_text()

@@ -3,6 +3,7 @@
     tinygraph graph --out runs/graph                         # SVG pictures and the step-through page
     tinygraph graph --trained 300 --values --rankdir TB      # trained weights, values in the boxes, top down
     tinygraph graph --format pdf --font-scale 1.5            # PDF, the step-through as 16:9 slides too
+    tinygraph graph --convention notebook --forward          # the notebook's dZ2 = Yhat - Y; forward pass first
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tinygraph.viz import GraphvizNotFoundError
+from tinygraph.viz.convention import CONVENTIONS
 from tinygraph.models import graph_views
 from tinygraph.models.commands.arguments import EXIT_BAD_INPUT, layer_sizes, non_negative_int, positive_float
 from tinygraph.models.config import DEFAULT_DATASET
@@ -48,6 +50,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--trained", type=non_negative_int, default=0, metavar="N",
                    help=f"first train the classifier for N iterations on the built-in {DEFAULT_DATASET} "
                         "(default 0: the notebook's untrained +-0.01 weights)")  # fmt: skip
+    p.add_argument("--convention", choices=CONVENTIONS, default="true",
+                   help="true: every gradient is dL/d(.) (default); notebook: dZ2 = Yhat - Y, the 1/n in dW and db")  # fmt: skip
+    p.add_argument("--forward", action="store_true", help="step through the forward pass before the backward one")
     p.add_argument("--overwrite", action="store_true", help="replace an --out that holds other files")
     p.set_defaults(run=run)
 
@@ -63,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
         example = graph_views.tiny_cnn_example(args.conv)
     elif args.trained:
         example = graph_views.trained_example(args.trained)
-    options = {"format": args.format, "values": args.values, "rankdir": args.rankdir, "font_scale": args.font_scale}
+    options = {
+        "format": args.format, "values": args.values, "rankdir": args.rankdir, "font_scale": args.font_scale,
+        "convention": args.convention, "forward": args.forward,
+    }  # fmt: skip
     missing_dot = None
     try:
         with folder as staging:
