@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 
@@ -104,5 +105,5 @@ def test_graph_shows_the_notebooks_convention_and_steps_through_the_forward_pass
     assert main(["graph", "--out", str(tmp_path), "--convention", "notebook", "--forward"]) == 0
     page = (tmp_path / "step-through" / "step-through.html").read_text()
     assert page.count('<section class="tg-frame"') == 7 + 7  # the forward pass's 7 nodes, then the backward's 7
-    assert "Notebook&#x27;s convention (n = 4): dX = 4 · dL/dX" in page
-    assert "Notebook&#39;s convention (n = 4)" in (tmp_path / "backward.svg").read_text()
+    assert "Notebook's convention (n = 4): dX = 4 · dL/dX" in html.unescape(page)
+    assert "Notebook's convention (n = 4)" in html.unescape((tmp_path / "backward.svg").read_text())
